@@ -1,0 +1,135 @@
+using Countersign.Audit;
+using Countersign.Sessions;
+using Countersign.Storage;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace Countersign.Accounts;
+
+/// <summary>
+/// Account changes made by the user (registration) or an administrator (CLI, admin API). Each change
+/// and its audit event commit in one transaction.
+/// </summary>
+public sealed class AccountAdmin(
+    CountersignDb db,
+    UserManager<User> users,
+    SessionService sessions,
+    AuditLog audit,
+    TimeProvider time)
+{
+    /// <summary>Creates an account; a failed result lists every reason at once.</summary>
+    public async Task<(User? User, IdentityResult Result)> CreateAsync(
+        string username, string password, string? email, IEnumerable<string> roles, string action, string? actor, string? clientIp,
+        CancellationToken ct = default)
+    {
+        var user = NewUser(username, email);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var result = await users.CreateAsync(user, password);
+        if (!result.Succeeded)
+        {
+            return (null, result);
+        }
+        foreach (var role in roles)
+        {
+            Check(await users.AddToRoleAsync(user, role));
+        }
+        await audit.RecordAsync(db, new(action, user.Id, user.UserName, clientIp,
+            SessionService.Detail(new { actor, roles })), ct);
+        await tx.CommitAsync(ct);
+        return (user, result);
+    }
+
+    /// <summary>
+    /// Imports an account with a hash from an earlier system (bcrypt), so existing users move over without a
+    /// reset; the hash becomes Argon2id at the user's next sign-in.
+    /// </summary>
+    public async Task<IdentityResult> ImportAsync(string username, string legacyHash, string? actor, CancellationToken ct = default)
+    {
+        if (!LegacyHashes.IsBcrypt(legacyHash))
+        {
+            return IdentityResult.Failed(new IdentityError { Code = "UnsupportedHash", Description = "Only bcrypt hashes ($2a$, $2b$, $2y$) can be imported." });
+        }
+        var user = NewUser(username, null);
+        user.PasswordHash = legacyHash;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var result = await users.CreateAsync(user);
+        if (!result.Succeeded)
+        {
+            return result;
+        }
+        await audit.RecordAsync(db, new(AuditActions.UserImported, user.Id, user.UserName, null,
+            SessionService.Detail(new { actor, hash = "bcrypt" })), ct);
+        await tx.CommitAsync(ct);
+        return result;
+    }
+
+    public Task<User?> FindAsync(string username) => users.FindByNameAsync(username);
+
+    /// <summary>Disabling ends every session and refresh token of the user at once (ASVS 7.4.2).</summary>
+    public Task SetDisabledAsync(User user, bool disabled, string? actor, CancellationToken ct = default) =>
+        ChangeAsync(user, disabled ? AuditActions.UserDisabled : AuditActions.UserEnabled, actor, async () =>
+        {
+            user.IsDisabled = disabled;
+            Check(await users.UpdateAsync(user));
+            if (disabled)
+            {
+                await sessions.RevokeAllAsync(user.Id, "user_disabled", ct);
+            }
+        }, ct);
+
+    /// <summary>Sets a new password (policy applies) and ends the user's sessions.</summary>
+    public async Task<IdentityResult> SetPasswordAsync(User user, string password, string? actor, CancellationToken ct = default)
+    {
+        foreach (var validator in users.PasswordValidators)
+        {
+            var refused = await validator.ValidateAsync(users, user, password);
+            if (!refused.Succeeded)
+            {
+                return refused;
+            }
+        }
+        await ChangeAsync(user, AuditActions.PasswordChanged, actor, async () =>
+        {
+            user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
+            Check(await users.UpdateSecurityStampAsync(user));
+            await sessions.RevokeAllAsync(user.Id, "password_changed", ct);
+        }, ct);
+        return IdentityResult.Success;
+    }
+
+    public Task AddRoleAsync(User user, string role, string? actor, CancellationToken ct = default) =>
+        ChangeAsync(user, AuditActions.RoleAdded, actor, async () => Check(await users.AddToRoleAsync(user, role)), ct, new { role });
+
+    public Task RemoveRoleAsync(User user, string role, string? actor, CancellationToken ct = default) =>
+        ChangeAsync(user, AuditActions.RoleRemoved, actor, async () => Check(await users.RemoveFromRoleAsync(user, role)), ct, new { role });
+
+    public Task<List<User>> ListAsync(CancellationToken ct = default) =>
+        db.Users.AsNoTracking().OrderBy(u => u.NormalizedUserName).ToListAsync(ct);
+
+    public async Task<bool> AnyAdminAsync(CancellationToken ct = default) =>
+        (await users.GetUsersInRoleAsync(Roles.Admin)).Count > 0;
+
+    private User NewUser(string username, string? email) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        UserName = UsernameNormalizer.Canonical(username),
+        Email = string.IsNullOrWhiteSpace(email) ? null : email.Trim(),
+        CreatedAt = time.GetUtcNow(),
+    };
+
+    private async Task ChangeAsync(User user, string action, string? actor, Func<Task> change, CancellationToken ct, object? detail = null)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await change();
+        await audit.RecordAsync(db, new(action, user.Id, user.UserName, null, SessionService.Detail(new { actor, detail })), ct);
+        await tx.CommitAsync(ct);
+    }
+
+    private static void Check(IdentityResult result)
+    {
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException(string.Join(" ", result.Errors.Select(e => e.Description)));
+        }
+    }
+}

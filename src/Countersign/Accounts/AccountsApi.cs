@@ -1,0 +1,66 @@
+using System.Security.Claims;
+using Countersign.Audit;
+using Countersign.Operations;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Countersign.Accounts;
+
+public sealed record RegisterRequest(string? Username, string? Password, string? Email);
+
+public sealed record RegisteredAccount(Guid Id, string Username);
+
+public sealed record AccountView(Guid Id, string Username, string? Email, IList<string> Roles, DateTimeOffset CreatedAt);
+
+public static class AccountsApi
+{
+    public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/accounts", Register).WithTags("Accounts").WithSummary("Create an account (self-registration).");
+        app.MapGet("/api/me", Me).WithTags("Accounts").RequireAuthorization().WithSummary("The signed-in account.");
+        return app;
+    }
+
+    private static async Task<Results<Created<RegisteredAccount>, ProblemHttpResult>> Register(
+        [FromBody] RegisterRequest body, AccountAdmin accounts, IOptionsSnapshot<AccountsOptions> options, HttpContext http,
+        CancellationToken ct)
+    {
+        if (!options.Value.SelfRegistration)
+        {
+            return Problems.Of(StatusCodes.Status403Forbidden, "registration_disabled", "Self-registration is turned off.");
+        }
+        if (string.IsNullOrWhiteSpace(body.Username) || string.IsNullOrEmpty(body.Password))
+        {
+            return Problems.InvalidRequest("username and password are required.",
+                Sessions.SessionsApi.Missing(("username", body.Username?.Trim()), ("password", body.Password)));
+        }
+        var (user, result) = await accounts.CreateAsync(body.Username, body.Password, body.Email, [],
+            AuditActions.Register, actor: null, http.Connection.RemoteIpAddress?.ToString(), ct);
+        if (user is not null)
+        {
+            return TypedResults.Created($"/api/me", new RegisteredAccount(user.Id, user.UserName!));
+        }
+        if (result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.DuplicateUserName)))
+        {
+            return Problems.Of(StatusCodes.Status409Conflict, "username_taken", "That username is already taken.");
+        }
+        var errors = result.Errors
+            .GroupBy(e => e.Code.StartsWith("Password", StringComparison.Ordinal) ? "password" : e.Code.Contains("Email", StringComparison.Ordinal) ? "email" : "username")
+            .ToDictionary(g => g.Key, g => g.Select(e => e.Description).ToArray());
+        return Problems.Of(StatusCodes.Status400BadRequest, "policy_violation", "The account does not meet the policy.",
+            string.Join(" ", result.Errors.Select(e => e.Description)),
+            [new("errors", errors), new("codes", result.Errors.Select(e => e.Code).ToArray())]);
+    }
+
+    private static async Task<Results<Ok<AccountView>, ProblemHttpResult>> Me(ClaimsPrincipal principal, UserManager<User> users)
+    {
+        var user = await users.FindByIdAsync(principal.FindFirstValue("sub") ?? "");
+        if (user is null)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, "not_found", "The account no longer exists.");
+        }
+        return TypedResults.Ok(new AccountView(user.Id, user.UserName!, user.Email, await users.GetRolesAsync(user), user.CreatedAt));
+    }
+}

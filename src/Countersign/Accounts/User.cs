@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Countersign.Accounts;
+
+public sealed class User : IdentityUser<Guid>
+{
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>A disabled account cannot sign in and has no live sessions (ASVS 7.4.2).</summary>
+    public bool IsDisabled { get; set; }
+}
+
+public sealed class Role : IdentityRole<Guid>
+{
+    public Role() { }
+
+    public Role(string name) : base(name) { }
+}
+
+/// <summary>The built-in roles. Call verification pairs an advisor with a client.</summary>
+public static class Roles
+{
+    public const string Admin = "admin";
+    public const string Advisor = "advisor";
+    public const string Client = "client";
+
+    public static readonly IReadOnlyList<string> All = [Admin, Advisor, Client];
+}
+
+internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
+{
+    public void Configure(EntityTypeBuilder<User> user)
+    {
+        user.Property(u => u.UserName).HasMaxLength(64);
+        user.Property(u => u.NormalizedUserName).HasMaxLength(64);
+        // Argon2id strings are ~100 characters; legacy imports may be a little longer.
+        user.Property(u => u.PasswordHash).HasMaxLength(512);
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Countersign.Audit;
+
+/// <summary>
+/// One security event. Rows are only ever appended; each row's <see cref="Hash"/> covers the previous
+/// row's hash and this row's fields, so an edited, removed or reordered row breaks the chain
+/// (ASVS 16.4.2: logs protected from modification).
+/// </summary>
+public sealed class AuditEvent
+{
+    public long Id { get; set; }
+    public DateTimeOffset At { get; set; }
+    public required string Action { get; set; }
+    public Guid? UserId { get; set; }
+    public string? Username { get; set; }
+    public string? ClientIp { get; set; }
+    /// <summary>Small JSON object with event-specific details; never a secret.</summary>
+    public string? Detail { get; set; }
+    public required byte[] Hash { get; set; }
+}
+
+/// <summary>The actions written to the audit chain.</summary>
+public static class AuditActions
+{
+    public const string Register = "register";
+    public const string UserCreated = "user_created";
+    public const string UserImported = "user_imported";
+    public const string LoginSucceeded = "login_succeeded";
+    public const string LoginFailed = "login_failed";
+    public const string PasswordRehashed = "password_rehashed";
+    public const string Refresh = "refresh";
+    public const string RefreshReuseDetected = "refresh_reuse_detected";
+    public const string Logout = "logout";
+    public const string SessionRevoked = "session_revoked";
+    public const string RoleAdded = "role_added";
+    public const string RoleRemoved = "role_removed";
+    public const string PasswordChanged = "password_changed";
+    public const string UserDisabled = "user_disabled";
+    public const string UserEnabled = "user_enabled";
+    public const string KeyRotated = "key_rotated";
+    public const string SecretsReencrypted = "secrets_reencrypted";
+}
+
+internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>
+{
+    public void Configure(EntityTypeBuilder<AuditEvent> e)
+    {
+        e.ToTable("audit_events");
+        e.Property(x => x.Action).HasMaxLength(64);
+        e.Property(x => x.Username).HasMaxLength(256);
+        e.Property(x => x.ClientIp).HasMaxLength(64);
+        e.Property(x => x.Detail).HasMaxLength(4096);
+        e.HasIndex(x => x.At);
+        e.HasIndex(x => new { x.UserId, x.At });
+        e.HasIndex(x => new { x.Action, x.At });
+    }
+}

@@ -1,0 +1,93 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Countersign.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace Countersign.Audit;
+
+public sealed record AuditEntry(string Action, Guid? UserId = null, string? Username = null, string? ClientIp = null, string? Detail = null);
+
+/// <summary>
+/// Appends to the hash chain inside the caller's transaction, so the event and the change it records
+/// commit together or not at all: if the audit row cannot be written, the change fails (fail closed).
+/// </summary>
+public sealed class AuditLog(TimeProvider time)
+{
+    // Any fixed number: every node takes this PostgreSQL advisory lock to append, so the chain has one order.
+    private const long ChainLock = 0x436F_756E_7465_72;
+
+    /// <summary>Records an event as part of the open transaction on <paramref name="db"/>, then saves.</summary>
+    public async Task RecordAsync(CountersignDb db, AuditEntry entry, CancellationToken ct = default)
+    {
+        if (db.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("An audit event must be written in the transaction of the change it records.");
+        }
+        if (db.Database.IsNpgsql())
+        {
+            // Held until commit. SQLite needs no lock: its write transactions already run one at a time.
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({ChainLock})", ct);
+        }
+        var previous = await db.AuditEvents.OrderByDescending(e => e.Id).Select(e => e.Hash).FirstOrDefaultAsync(ct);
+        var row = new AuditEvent
+        {
+            At = TruncateToMicroseconds(time.GetUtcNow()),
+            Action = entry.Action,
+            UserId = entry.UserId,
+            Username = entry.Username,
+            ClientIp = entry.ClientIp,
+            Detail = entry.Detail,
+            Hash = [],
+        };
+        row.Hash = ComputeHash(previous, row);
+        db.AuditEvents.Add(row);
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Records an event that changes nothing else (a failed login, say) in its own transaction.</summary>
+    public async Task RecordAloneAsync(CountersignDb db, AuditEntry entry, CancellationToken ct = default)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await RecordAsync(db, entry, ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Walks the chain in order; returns the id of the first row whose hash does not match, or null.</summary>
+    public static async Task<(long Checked, long? FirstBroken)> VerifyAsync(CountersignDb db, CancellationToken ct = default)
+    {
+        byte[]? previous = null;
+        long count = 0;
+        await foreach (var row in db.AuditEvents.AsNoTracking().OrderBy(e => e.Id).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            if (!CryptographicOperations.FixedTimeEquals(ComputeHash(previous, row), row.Hash))
+            {
+                return (count, row.Id);
+            }
+            previous = row.Hash;
+            count++;
+        }
+        return (count, null);
+    }
+
+    /// <summary>SHA-256 over the previous hash and every field, each length-prefixed so fields cannot shift.</summary>
+    internal static byte[] ComputeHash(byte[]? previous, AuditEvent row)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(previous ?? new byte[32]);
+        Span<byte> number = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(number, (row.At.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10);
+        hash.AppendData(number);
+        foreach (var field in new[] { row.Action, row.UserId?.ToString("N"), row.Username, row.ClientIp, row.Detail })
+        {
+            var bytes = field is null ? [] : Encoding.UTF8.GetBytes(field);
+            BinaryPrimitives.WriteInt64BigEndian(number, field is null ? -1 : bytes.Length);
+            hash.AppendData(number);
+            hash.AppendData(bytes);
+        }
+        return hash.GetHashAndReset();
+    }
+
+    // Both databases keep microseconds; hashing finer ticks would not survive the round trip.
+    private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset t) => new(t.Ticks - t.Ticks % 10, TimeSpan.Zero);
+}

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Countersign.Audit;
+using Countersign.Secrets;
+using Countersign.Sessions;
+using Countersign.Storage;
+
+namespace Countersign.Cli;
+
+internal static class KeysCommands
+{
+    public static Command Create(Action<WebApplicationBuilder>? configure)
+    {
+        var rotate = new Command("rotate", "Add a new encryption key and a new token-signing key; old secrets and tokens stay readable.");
+        rotate.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
+        {
+            var (keyId, kid) = await RotateAsync(services, ct);
+            Console.WriteLine($"New encryption key {keyId} is now the default; new signing key {kid} signs from the next server start.");
+            Console.WriteLine("Run `countersign keys reencrypt` to move stored secrets onto the new key.");
+            return 0;
+        }, ct));
+
+        var reencrypt = new Command("reencrypt", "Re-protect every stored secret under the newest encryption key.");
+        reencrypt.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
+        {
+            var count = await ReencryptAsync(services, ct);
+            Console.WriteLine($"Re-encrypted {count} secret(s).");
+            return 0;
+        }, ct));
+        return new Command("keys", "Encryption and signing keys.") { rotate, reencrypt };
+    }
+
+    public static async Task<(Guid KeyId, string Kid)> RotateAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var db = services.GetRequiredService<CountersignDb>();
+        var secrets = services.GetRequiredService<SecretStore>();
+        var time = services.GetRequiredService<TimeProvider>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var key = secrets.Rotate();
+        var kid = await SigningKeys.AddKeyAsync(db, secrets, time, ct);
+        await services.GetRequiredService<AuditLog>().RecordAsync(db, new(AuditActions.KeyRotated, Detail: SessionService.Detail(new { key_id = key.KeyId, kid })), ct);
+        await tx.CommitAsync(ct);
+        return (key.KeyId, kid);
+    }
+
+    public static async Task<int> ReencryptAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var db = services.GetRequiredService<CountersignDb>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var count = await services.GetRequiredService<SecretStore>().ReencryptAllAsync(ct);
+        await services.GetRequiredService<AuditLog>().RecordAsync(db, new(AuditActions.SecretsReencrypted, Detail: SessionService.Detail(new { count })), ct);
+        await tx.CommitAsync(ct);
+        return count;
+    }
+}

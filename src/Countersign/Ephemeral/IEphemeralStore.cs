@@ -1,0 +1,24 @@
+namespace Countersign.Ephemeral;
+
+/// <summary>
+/// Short-lived shared state: counters (lockout, rate limits), replay guards and presence. Two
+/// implementations, in-memory for one node and Redis for many, pass the same test suite. Every
+/// operation is atomic so that parallel requests, on one node or many, see one consistent value.
+/// </summary>
+public interface IEphemeralStore
+{
+    /// <summary>Adds one and returns the new value; the expiry is set when the key is created.</summary>
+    Task<long> IncrementAsync(string key, TimeSpan expiry);
+
+    /// <summary>Stores the value only if the key is absent; true when this call stored it.</summary>
+    Task<bool> SetIfAbsentAsync(string key, string value, TimeSpan expiry);
+
+    Task<string?> GetAsync(string key);
+
+    Task<bool> DeleteAsync(string key);
+
+    Task PublishAsync(string channel, string message);
+
+    /// <summary>Calls <paramref name="handler"/> for every message published on the channel until disposed.</summary>
+    Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> handler);
+}

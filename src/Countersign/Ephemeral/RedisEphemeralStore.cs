@@ -1,0 +1,42 @@
+using StackExchange.Redis;
+
+namespace Countersign.Ephemeral;
+
+/// <summary>Shared by every node. Each operation is a single Redis command or script, hence atomic.</summary>
+public sealed class RedisEphemeralStore(IConnectionMultiplexer redis) : IEphemeralStore
+{
+    // INCR then PEXPIRE only on creation, in one script so a crash between them cannot leave a counter
+    // that never expires.
+    private static readonly LuaScript IncrementScript = LuaScript.Prepare(
+        "local v = redis.call('INCR', @key) if v == 1 then redis.call('PEXPIRE', @key, @ms) end return v");
+
+    private const string KeyPrefix = "cs:";
+
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task<long> IncrementAsync(string key, TimeSpan expiry) =>
+        (long)await Db.ScriptEvaluateAsync(IncrementScript,
+            new { key = (RedisKey)(KeyPrefix + key), ms = (long)expiry.TotalMilliseconds });
+
+    public Task<bool> SetIfAbsentAsync(string key, string value, TimeSpan expiry) =>
+        Db.StringSetAsync(KeyPrefix + key, value, expiry, When.NotExists);
+
+    public async Task<string?> GetAsync(string key) => await Db.StringGetAsync(KeyPrefix + key);
+
+    public Task<bool> DeleteAsync(string key) => Db.KeyDeleteAsync(KeyPrefix + key);
+
+    public Task PublishAsync(string channel, string message) =>
+        redis.GetSubscriber().PublishAsync(RedisChannel.Literal(KeyPrefix + channel), message);
+
+    public async Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> handler)
+    {
+        var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(KeyPrefix + channel));
+        queue.OnMessage(m => handler(m.Message.ToString()));
+        return new Subscription(queue);
+    }
+
+    private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await queue.UnsubscribeAsync();
+    }
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Countersign.Accounts;
+using Countersign.Audit;
+using Countersign.Ephemeral;
+using Countersign.Operations;
+using Countersign.Secrets;
+using Countersign.Sessions;
+using Countersign.Storage;
+
+namespace Countersign.Hosting;
+
+/// <summary>
+/// The composition root, shared by <c>serve</c>, every CLI command and the tests: one <c>AddXxx</c>
+/// and one <c>MapXxx</c> per feature.
+/// </summary>
+public static class CountersignApp
+{
+    public static WebApplicationBuilder CreateBuilder(Action<WebApplicationBuilder>? configure = null)
+    {
+        // appsettings.json and the pages ship beside the executable; ./data stays relative to where it runs.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEnvironmentVariables("COUNTERSIGN__");
+        // Serves wwwroot from the project when run from the build output; a published app has it beside the binary.
+        builder.WebHost.UseStaticWebAssets();
+        configure?.Invoke(builder);
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.AddStorage();
+        builder.AddSecrets();
+        builder.AddEphemeralStore();
+        builder.AddAudit();
+        builder.AddAccounts();
+        builder.AddSessions();
+        builder.AddOperations();
+        builder.Services.AddRazorPages();
+        builder.Services.AddHostedService<StartupTasks>();
+        return builder;
+    }
+
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        var app = builder.Build();
+        app.UseOperations();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        app.MapAccounts();
+        app.MapSessions();
+        app.MapAudit();
+        app.MapOperations();
+        app.MapStaticAssets();
+        app.MapRazorPages();
+        return app;
+    }
+}

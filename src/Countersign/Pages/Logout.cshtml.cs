@@ -1,0 +1,24 @@
+using Countersign.Sessions;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Countersign.Pages;
+
+/// <summary>Sign-out ends the session family on the server, not just the cookie (ASVS 7.4.1).</summary>
+public sealed class LogoutModel(SessionService sessions) : PageModel
+{
+    public IActionResult OnGet() => RedirectToPage("/Login");
+
+    public async Task<IActionResult> OnPostAsync(CancellationToken ct)
+    {
+        var auth = await HttpContext.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        if (auth.Principal?.SessionId() is { } sid)
+        {
+            await sessions.RevokeFamilyAsync(sid, "logout", ct);
+        }
+        await HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+        return Page();
+    }
+}

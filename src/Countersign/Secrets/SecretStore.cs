@@ -1,0 +1,43 @@
+using Countersign.Storage;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.EntityFrameworkCore;
+
+namespace Countersign.Secrets;
+
+/// <summary>
+/// Every secret stored encrypted goes through here, with one Data Protection purpose per kind of
+/// secret, so a payload of one kind can never be decrypted as another. Each payload starts with the
+/// id of the key that protected it, which is how <c>keys reencrypt</c> finds the ones on old keys.
+/// </summary>
+public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager keyManager, CountersignDb db, TimeProvider time)
+{
+    public const string SigningKeyPurpose = "Countersign.Sessions.SigningKey.v1";
+
+    public byte[] Protect(string purpose, byte[] secret) => provider.CreateProtector(purpose).Protect(secret);
+
+    public byte[] Unprotect(string purpose, byte[] payload) => provider.CreateProtector(purpose).Unprotect(payload);
+
+    /// <summary>The key id in a payload's header (magic 0x09F0C9F0, then the key's GUID).</summary>
+    public static Guid KeyIdOf(byte[] payload) => new(payload.AsSpan(4, 16));
+
+    /// <summary>Adds a new key that becomes the default at once; payloads on older keys still decrypt.</summary>
+    public IKey Rotate()
+    {
+        var now = time.GetUtcNow();
+        return keyManager.CreateNewKey(activationDate: now, expirationDate: now.AddDays(90));
+    }
+
+    /// <summary>Re-protects every stored secret under the current default key. Returns how many changed.</summary>
+    public async Task<int> ReencryptAllAsync(CancellationToken ct = default)
+    {
+        var count = 0;
+        await foreach (var key in db.SigningKeys.AsAsyncEnumerable().WithCancellation(ct))
+        {
+            key.ProtectedPrivateKey = Protect(SigningKeyPurpose, Unprotect(SigningKeyPurpose, key.ProtectedPrivateKey));
+            count++;
+        }
+        await db.SaveChangesAsync(ct);
+        return count;
+    }
+}

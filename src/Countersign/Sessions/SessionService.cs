@@ -1,0 +1,165 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Countersign.Accounts;
+using Countersign.Audit;
+using Countersign.Storage;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Countersign.Sessions;
+
+public sealed record TokenPair(string AccessToken, int ExpiresIn, string RefreshToken, Guid SessionId);
+
+public sealed record ClientInfo(string? Ip, string? UserAgent)
+{
+    public static ClientInfo From(HttpContext http) =>
+        new(http.Connection.RemoteIpAddress?.ToString(), Truncate(http.Request.Headers.UserAgent.ToString(), 512));
+
+    private static string? Truncate(string value, int max) =>
+        string.IsNullOrEmpty(value) ? null : value.Length <= max ? value : value[..max];
+}
+
+/// <summary>
+/// Session families and refresh-token rotation. A family is one sign-in; each refresh exchanges the
+/// presented token for a new one. Presenting a token that was already exchanged means two parties
+/// hold it, so the whole family is revoked (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+/// </summary>
+public sealed class SessionService(
+    CountersignDb db,
+    UserManager<User> users,
+    AccessTokens accessTokens,
+    AuditLog audit,
+    IOptionsMonitor<TokenOptions> options,
+    TimeProvider time)
+{
+    /// <summary>Starts a family for a verified user. The caller's open transaction also holds its audit event.</summary>
+    public async Task<SessionFamily> StartAsync(User user, string kind, ClientInfo client, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        var family = new SessionFamily
+        {
+            Id = Guid.CreateVersion7(),
+            UserId = user.Id,
+            Kind = kind,
+            CreatedAt = now,
+            LastUsedAt = now,
+            ExpiresAt = now + options.CurrentValue.RefreshAbsoluteLifetime,
+            ClientIp = client.Ip,
+            UserAgent = client.UserAgent,
+        };
+        db.SessionFamilies.Add(family);
+        await db.SaveChangesAsync(ct);
+        return family;
+    }
+
+    /// <summary>Issues an access token and the family's first refresh token.</summary>
+    public async Task<TokenPair> IssueAsync(User user, SessionFamily family, CancellationToken ct = default)
+    {
+        var refresh = await AddRefreshTokenAsync(family.Id, ct);
+        var roles = await users.GetRolesAsync(user);
+        var (access, expiresIn) = accessTokens.Create(user, roles, family.Id);
+        return new(access, expiresIn, refresh, family.Id);
+    }
+
+    /// <summary>Rotates a refresh token. Null means refused: unknown, expired, revoked, or reused.</summary>
+    public async Task<TokenPair?> RefreshAsync(string presented, ClientInfo client, CancellationToken ct = default)
+    {
+        var hash = Digest(presented);
+        var now = time.GetUtcNow();
+        var o = options.CurrentValue;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var found = await (
+            from t in db.RefreshTokens
+            join f in db.SessionFamilies on t.FamilyId equals f.Id
+            where t.Hash == hash
+            select new { Token = t, Family = f }).FirstOrDefaultAsync(ct);
+        if (found is null || found.Family.RevokedAt is not null || found.Family.ExpiresAt <= now
+            || found.Token.CreatedAt + o.RefreshIdleLifetime <= now)
+        {
+            return null;
+        }
+
+        // The conditional update is the single point of truth under concurrency: of two requests
+        // presenting one token, the database lets exactly one mark it used.
+        var claimed = await db.RefreshTokens
+            .Where(t => t.Id == found.Token.Id && t.UsedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now), ct);
+        var user = await users.FindByIdAsync(found.Family.UserId.ToString());
+        if (claimed == 0)
+        {
+            await RevokeFamilyAsync(found.Family.Id, "refresh_token_reuse", ct);
+            await audit.RecordAsync(db, new(AuditActions.RefreshReuseDetected, found.Family.UserId, user?.UserName, client.Ip,
+                Detail(new { session_id = found.Family.Id })), ct);
+            await tx.CommitAsync(ct);
+            return null;
+        }
+        if (user is null || user.IsDisabled)
+        {
+            return null;
+        }
+
+        await db.SessionFamilies.Where(f => f.Id == found.Family.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(f => f.LastUsedAt, now), ct);
+        var pair = await IssueAsync(user, found.Family, ct);
+        await audit.RecordAsync(db, new(AuditActions.Refresh, user.Id, user.UserName, client.Ip,
+            Detail(new { session_id = found.Family.Id })), ct);
+        await tx.CommitAsync(ct);
+        return pair;
+    }
+
+    /// <summary>Finds the family a refresh token belongs to, used or not.</summary>
+    public Task<SessionFamily?> FindByRefreshTokenAsync(string presented, CancellationToken ct = default)
+    {
+        var hash = Digest(presented);
+        return (from t in db.RefreshTokens
+                join f in db.SessionFamilies on t.FamilyId equals f.Id
+                where t.Hash == hash
+                select f).FirstOrDefaultAsync(ct);
+    }
+
+    public Task<int> RevokeFamilyAsync(Guid familyId, string reason, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        return db.SessionFamilies.Where(f => f.Id == familyId && f.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
+    }
+
+    /// <summary>Ends every session of a user, e.g. when the account is disabled (ASVS 7.4.2).</summary>
+    public Task<int> RevokeAllAsync(Guid userId, string reason, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        return db.SessionFamilies.Where(f => f.UserId == userId && f.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
+    }
+
+    /// <summary>The user's live sessions, newest first.</summary>
+    public async Task<List<SessionFamily>> ListActiveAsync(Guid userId, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        var families = await db.SessionFamilies.AsNoTracking()
+            .Where(f => f.UserId == userId && f.RevokedAt == null && f.ExpiresAt > now)
+            .OrderByDescending(f => f.CreatedAt)
+            .ToListAsync(ct);
+        return families;
+    }
+
+    /// <summary>Is the session behind a token or cookie still live? Checked on every authenticated request.</summary>
+    public Task<bool> IsActiveAsync(Guid familyId, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        return db.SessionFamilies.AnyAsync(f => f.Id == familyId && f.RevokedAt == null && f.ExpiresAt > now, ct);
+    }
+
+    internal static byte[] Digest(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
+
+    internal static string Detail(object value) => JsonSerializer.Serialize(value);
+
+    private async Task<string> AddRefreshTokenAsync(Guid familyId, CancellationToken ct)
+    {
+        var token = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        db.RefreshTokens.Add(new RefreshToken { FamilyId = familyId, Hash = Digest(token), CreatedAt = time.GetUtcNow() });
+        await db.SaveChangesAsync(ct);
+        return token;
+    }
+}

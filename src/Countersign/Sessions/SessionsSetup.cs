@@ -1,0 +1,90 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Countersign.Sessions;
+
+public static class SessionsSetup
+{
+    /// <summary>Bearer tokens for <c>/api</c>; a cookie for the pages. Both end when their session family is revoked.</summary>
+    public static IHostApplicationBuilder AddSessions(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TokenOptions>, TokenOptionsValidator>();
+        services.AddSingleton<SigningKeys>();
+        services.AddSingleton<AccessTokens>();
+        services.AddScoped<SessionService>();
+        services.AddScoped<PasswordLogin>();
+
+        var tokens = builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new();
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer()
+            .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, cookie =>
+            {
+                // __Host- binds the cookie to this exact origin, path / and Secure (RFC 6265bis §4.1.3.2).
+                // Chromium and Firefox treat http://localhost as secure, so development works unchanged.
+                cookie.Cookie.Name = tokens.InsecureDevCookies ? "countersign-session" : "__Host-countersign";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Lax;
+                cookie.Cookie.SecurePolicy = tokens.InsecureDevCookies ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+                cookie.Cookie.Path = "/";
+                cookie.LoginPath = "/login";
+                cookie.LogoutPath = "/logout";
+                cookie.AccessDeniedPath = "/login";
+                cookie.ExpireTimeSpan = tokens.BrowserIdleLifetime;
+                cookie.SlidingExpiration = true;
+                cookie.Events.OnValidatePrincipal = async context =>
+                {
+                    var sessions = context.HttpContext.RequestServices.GetRequiredService<SessionService>();
+                    if (context.Principal?.SessionId() is not { } sid || !await sessions.IsActiveAsync(sid))
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                    }
+                };
+            });
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<SigningKeys, IOptions<TokenOptions>>((jwt, keys, options) =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = options.Value.Issuer,
+                    ValidAudience = options.Value.Audience,
+                    ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+                    IssuerSigningKeyResolver = (_, _, kid, _) => keys.Resolve(kid),
+                    NameClaimType = "name",
+                    RoleClaimType = "roles",
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                };
+                jwt.Events = new JwtBearerEvents
+                {
+                    // A signed token outlives a logout or a disabled account by up to its lifetime unless
+                    // its session is checked; so it is, on every request (ASVS 7.4.1).
+                    OnTokenValidated = async context =>
+                    {
+                        var sessions = context.HttpContext.RequestServices.GetRequiredService<SessionService>();
+                        if (context.Principal?.SessionId() is not { } sid || !await sessions.IsActiveAsync(sid))
+                        {
+                            context.Fail("The session has ended.");
+                        }
+                    },
+                };
+            });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Admin, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser().RequireRole(Accounts.Roles.Admin))
+            .AddPolicy(Policies.BrowserSession, p => p.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser());
+        return builder;
+    }
+}
+
+public static class Policies
+{
+    public const string Admin = "admin";
+    public const string BrowserSession = "browser-session";
+}

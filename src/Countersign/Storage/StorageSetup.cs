@@ -1,0 +1,73 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.Options;
+
+namespace Countersign.Storage;
+
+public static class StorageSetup
+{
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+
+        var options = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new();
+        var connectionString = options.EffectiveConnectionString;
+        if (options.Provider == StorageProvider.Postgres)
+        {
+            builder.Services.AddDbContext<CountersignDb, PostgresCountersignDb>(db => db.UseNpgsql(connectionString));
+        }
+        else
+        {
+            EnsureSqliteFolder(connectionString);
+            builder.Services.AddDbContext<CountersignDb, SqliteCountersignDb>(db => db.UseSqlite(connectionString));
+        }
+        builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Brings the schema up to date; <c>countersign db migrate</c> and embedded start-up call it.</summary>
+    public static async Task<IReadOnlyList<string>> MigrateAsync(IServiceProvider services, CancellationToken ct = default)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
+        var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
+        await db.Database.MigrateAsync(ct);
+        if (db.Database.IsSqlite())
+        {
+            // WAL lets readers run beside the single writer; the setting persists in the file.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        }
+        return pending;
+    }
+
+    private static void EnsureSqliteFolder(string connectionString)
+    {
+        var file = new SqliteConnectionStringBuilder(connectionString).DataSource;
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (!string.IsNullOrEmpty(folder) && file != ":memory:")
+        {
+            Directory.CreateDirectory(folder);
+        }
+    }
+}
+
+/// <summary>
+/// Lets <c>dotnet ef migrations add</c> build each provider's context without a running host. Identity
+/// reads its schema version (Version3 adds passkeys) from IdentityOptions, so design time gets the same.
+/// </summary>
+internal sealed class DesignTimeFactory : IDesignTimeDbContextFactory<SqliteCountersignDb>, IDesignTimeDbContextFactory<PostgresCountersignDb>
+{
+    private static readonly IServiceProvider IdentityServices = new ServiceCollection()
+        .Configure<Microsoft.AspNetCore.Identity.IdentityOptions>(o => o.Stores.SchemaVersion = Microsoft.AspNetCore.Identity.IdentitySchemaVersions.Version3)
+        .BuildServiceProvider();
+
+    SqliteCountersignDb IDesignTimeDbContextFactory<SqliteCountersignDb>.CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqliteCountersignDb>().UseSqlite("Data Source=design.db")
+            .UseApplicationServiceProvider(IdentityServices).Options);
+
+    PostgresCountersignDb IDesignTimeDbContextFactory<PostgresCountersignDb>.CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgresCountersignDb>().UseNpgsql("Host=localhost")
+            .UseApplicationServiceProvider(IdentityServices).Options);
+}

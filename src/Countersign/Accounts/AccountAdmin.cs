@@ -23,8 +23,23 @@ public sealed class AccountAdmin(
         CancellationToken ct = default)
     {
         var user = NewUser(username, email);
+        // Identity stops at the first failing validator; a person fixing a form wants every reason at once.
+        var errors = new List<IdentityError>();
+        foreach (var validator in users.UserValidators)
+        {
+            errors.AddRange((await validator.ValidateAsync(users, user)).Errors);
+        }
+        foreach (var validator in users.PasswordValidators)
+        {
+            errors.AddRange((await validator.ValidateAsync(users, user, password)).Errors);
+        }
+        if (errors.Count > 0)
+        {
+            return (null, IdentityResult.Failed([.. errors.DistinctBy(e => e.Code)]));
+        }
+        user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var result = await users.CreateAsync(user, password);
+        var result = await users.CreateAsync(user);
         if (!result.Succeeded)
         {
             return (null, result);

@@ -49,8 +49,12 @@ public sealed class PasswordPolicy(IOptionsMonitor<PasswordPolicyOptions> option
         return errors.Count == 0 ? IdentityResult.Success : IdentityResult.Failed([.. errors]);
     }
 
+    // zxcvbn's own list of common passwords, asked directly: its scoring may split "password123" into
+    // a word and a sequence, but the whole string is on the list (ASVS 6.2.4).
+    private static readonly Zxcvbn.Matcher.DictionaryMatcher CommonPasswords = new("passwords", "passwords.lst");
+
     private static bool IsCommonPassword(Zxcvbn.Result result, string password) =>
-        result.MatchSequence.Any(m =>
+        result.MatchSequence.Concat(CommonPasswords.MatchPassword(password)).Any(m =>
             m is Zxcvbn.Matcher.DictionaryMatch { DictionaryName: "passwords" } d
             && d.i == 0 && d.j == password.Length - 1);
 

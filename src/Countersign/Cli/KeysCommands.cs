@@ -34,8 +34,10 @@ internal static class KeysCommands
         var db = services.GetRequiredService<CountersignDb>();
         var secrets = services.GetRequiredService<SecretStore>();
         var time = services.GetRequiredService<TimeProvider>();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // Data Protection writes its key through its own DbContext, so it commits before our transaction
+        // opens (SQLite allows one writer at a time).
         var key = secrets.Rotate();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var kid = await SigningKeys.AddKeyAsync(db, secrets, time, ct);
         await services.GetRequiredService<AuditLog>().RecordAsync(db, new(AuditActions.KeyRotated, Detail: SessionService.Detail(new { key_id = key.KeyId, kid })), ct);
         await tx.CommitAsync(ct);

@@ -18,7 +18,13 @@ public static class CountersignApp
     public static WebApplicationBuilder CreateBuilder(Action<WebApplicationBuilder>? configure = null)
     {
         // appsettings.json and the pages ship beside the executable; ./data stays relative to where it runs.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            // Named explicitly so the pages are found when another program (a test runner) hosts the app.
+            ApplicationName = typeof(CountersignApp).Assembly.GetName().Name,
+        });
         builder.Configuration.AddEnvironmentVariables("COUNTERSIGN__");
         // Serves wwwroot from the project when run from the build output; a published app has it beside the binary.
         builder.WebHost.UseStaticWebAssets();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.WebUtilities;
 using Scalar.AspNetCore;
 
 namespace Countersign.Operations;
@@ -33,8 +34,33 @@ public static class OperationsSetup
     public static WebApplication UseOperations(this WebApplication app)
     {
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(context => WriteStatusProblemAsync(context.HttpContext));
         return app;
+    }
+
+    /// <summary>
+    /// Gives every bodiless error (from routing, authentication, Kestrel's body limit) the same problem
+    /// shape with a stable <c>error</c> code. An over-long body is answered as 400, like any other bad input.
+    /// </summary>
+    private static async Task WriteStatusProblemAsync(HttpContext http)
+    {
+        var (status, error, title) = http.Response.StatusCode switch
+        {
+            StatusCodes.Status413PayloadTooLarge => (400, "request_too_large", "The request body is too large."),
+            StatusCodes.Status400BadRequest => (400, "invalid_request", "The request is not valid."),
+            StatusCodes.Status401Unauthorized => (401, "unauthorized", "Authentication is required."),
+            StatusCodes.Status403Forbidden => (403, "forbidden", "You may not do this."),
+            StatusCodes.Status404NotFound => (404, "not_found", "Not found."),
+            StatusCodes.Status405MethodNotAllowed => (405, "method_not_allowed", "This method is not allowed here."),
+            StatusCodes.Status415UnsupportedMediaType => (415, "unsupported_media_type", "Send application/json."),
+            var other => (other, "error", ReasonPhrases.GetReasonPhrase(other)),
+        };
+        http.Response.StatusCode = status;
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = { Status = status, Title = title, Extensions = { ["error"] = error } },
+        });
     }
 
     public static WebApplication MapOperations(this WebApplication app)

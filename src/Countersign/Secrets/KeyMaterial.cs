@@ -12,25 +12,35 @@ namespace Countersign.Secrets;
 /// </summary>
 public sealed class KeyMaterial
 {
-    private readonly SortedDictionary<int, byte[]> _peppers = [];
+    // Loaded on first use, not at construction, so that option validation reports a bad key first.
+    private readonly Lazy<(byte[] MasterKey, SortedDictionary<int, byte[]> Peppers)> _keys;
 
-    public KeyMaterial(IOptions<SecretsOptions> options)
+    public KeyMaterial(IOptions<SecretsOptions> options) => _keys = new(() => Load(options.Value));
+
+    public byte[] MasterKey => _keys.Value.MasterKey;
+
+    public (int Version, byte[] Pepper) CurrentPepper
     {
-        var o = options.Value;
-        var file = o.MasterKey is null || o.Peppers.Count == 0 ? LoadOrCreate(o.KeyFile) : null;
-        MasterKey = o.MasterKey is not null ? Convert.FromBase64String(o.MasterKey) : Convert.FromBase64String(file!.MasterKey);
-        var peppers = o.Peppers.Count > 0 ? o.Peppers : file!.Peppers;
-        foreach (var (version, pepper) in peppers)
+        get
         {
-            _peppers[int.Parse(version, CultureInfo.InvariantCulture)] = Convert.FromBase64String(pepper);
+            var peppers = _keys.Value.Peppers;
+            return (peppers.Keys.Last(), peppers[peppers.Keys.Last()]);
         }
     }
 
-    public byte[] MasterKey { get; }
+    public byte[]? Pepper(int version) => _keys.Value.Peppers.GetValueOrDefault(version);
 
-    public (int Version, byte[] Pepper) CurrentPepper => (_peppers.Keys.Last(), _peppers[_peppers.Keys.Last()]);
-
-    public byte[]? Pepper(int version) => _peppers.GetValueOrDefault(version);
+    private static (byte[], SortedDictionary<int, byte[]>) Load(SecretsOptions o)
+    {
+        var file = o.MasterKey is null || o.Peppers.Count == 0 ? LoadOrCreate(o.KeyFile) : null;
+        var masterKey = Convert.FromBase64String(o.MasterKey ?? file!.MasterKey);
+        var peppers = new SortedDictionary<int, byte[]>();
+        foreach (var (version, pepper) in o.Peppers.Count > 0 ? o.Peppers : file!.Peppers)
+        {
+            peppers[int.Parse(version, CultureInfo.InvariantCulture)] = Convert.FromBase64String(pepper);
+        }
+        return (masterKey, peppers);
+    }
 
     private static KeyFile LoadOrCreate(string path)
     {

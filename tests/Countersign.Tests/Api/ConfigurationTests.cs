@@ -1,0 +1,71 @@
+using System.Net;
+using Countersign.Cli;
+using Countersign.Hosting;
+using Countersign.Tests.Infrastructure;
+
+namespace Countersign.Tests.Api;
+
+public sealed class ClosedRegistrationServer() : TestServer(Database.Sqlite)
+{
+    protected override void Configure(Dictionary<string, string?> settings) => settings["Accounts:SelfRegistration"] = "false";
+}
+
+public sealed class ConfigurationTests(ClosedRegistrationServer server) : IClassFixture<ClosedRegistrationServer>
+{
+    [Fact]
+    public async Task Self_registration_can_be_turned_off()
+    {
+        var response = await server.CreateClient().PostJson("/api/accounts", new { username = "newcomer", password = "violet Anchor 7 drifting kites" });
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("registration_disabled", (await response.Body()).GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Invalid_options_are_all_reported_together_before_start()
+    {
+        await using var app = CountersignApp.Build(CountersignApp.CreateBuilder(b =>
+        {
+            server.ConfigureBuilder(b);
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Passwords:MinLength"] = "4",
+                ["Tokens:AccessTokenLifetime"] = "00:00:01",
+                ["Storage:Provider"] = "Postgres",
+                ["Storage:ConnectionString"] = "",
+                ["Secrets:MasterKey"] = "c2hvcnQ=",
+            });
+        }));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => StartupTasks.PrepareAsync(app.Services, CancellationToken.None));
+        var messages = CountersignCli.ConfigurationErrors(error);
+        Assert.NotNull(messages);
+        Assert.Contains(messages, m => m.Contains("Passwords:MinLength", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Tokens:AccessTokenLifetime", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Storage:ConnectionString", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Secrets:MasterKey", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Users_commands_manage_accounts_through_the_same_database()
+    {
+        int Run(params string[] args) => CountersignCli.Create(server.ConfigureBuilder).Parse(args).InvokeAsync().GetAwaiter().GetResult();
+        var name = "cli" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(0, Run("users", "add", name, "--password", "violet Anchor 7 drifting kites", "--role", "advisor", "--admin"));
+        Assert.Equal(1, Run("users", "add", name, "--password", "violet Anchor 7 drifting kites"));
+        Assert.Equal(1, Run("users", "set-password", name, "--password", "short"));
+        Assert.Equal(0, Run("users", "set-password", name, "--password", "another Long passphrase 99"));
+        Assert.Equal(0, Run("users", "remove-role", name, "advisor"));
+        Assert.Equal(0, Run("users", "add-role", name, "client"));
+        Assert.Equal(0, Run("users", "disable", name));
+        Assert.Equal(0, Run("users", "show", name));
+        Assert.Equal(0, Run("users", "list"));
+        Assert.Equal(1, Run("users", "show", "nobody-" + name));
+
+        var client = server.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostJson("/api/auth/login", new { username = name, password = "another Long passphrase 99" })).StatusCode);
+        Assert.Equal(0, Run("users", "enable", name));
+        var login = await client.PostJson("/api/auth/login", new { username = name, password = "another Long passphrase 99" });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken((await login.Body()).GetProperty("access_token").GetString());
+        Assert.Equal(["admin", "client"], jwt.Claims.Where(c => c.Type == "roles").Select(c => c.Value).Order());
+    }
+}

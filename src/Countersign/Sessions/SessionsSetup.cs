@@ -20,7 +20,11 @@ public static class SessionsSetup
         services.AddScoped<PasswordLogin>();
 
         var tokens = builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new();
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+        services.AddAuthentication(Schemes.ByPath)
+            // The API reads only bearer tokens, so a browser's cookie can never be ridden into it (no CSRF
+            // on /api); pages read only the cookie.
+            .AddPolicyScheme(Schemes.ByPath, "Bearer for /api, cookie for pages", o => o.ForwardDefaultSelector = http =>
+                http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddJwtBearer()
             .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, cookie =>
             {
@@ -81,6 +85,11 @@ public static class SessionsSetup
                 .RequireAuthenticatedUser());
         return builder;
     }
+}
+
+public static class Schemes
+{
+    public const string ByPath = "by-path";
 }
 
 public static class Policies

@@ -1,0 +1,44 @@
+using Countersign.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Countersign.Browser.Tests;
+
+/// <summary>
+/// A real server on a loopback socket and Debian's Chromium driven by Playwright. The browser is the
+/// system one (COUNTERSIGN_TEST_CHROMIUM, default /usr/bin/chromium); Playwright never downloads one.
+/// </summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public TestServer Server { get; } = new SqliteServer();
+    public IBrowser Browser { get; private set; } = null!;
+    private IPlaywright? _playwright;
+
+    public async Task InitializeAsync()
+    {
+        await Server.InitializeAsync();
+        _playwright = await Playwright.CreateAsync();
+        var chromium = Environment.GetEnvironmentVariable("COUNTERSIGN_TEST_CHROMIUM") ?? "/usr/bin/chromium";
+        if (!File.Exists(chromium))
+        {
+            throw new InvalidOperationException($"Chromium is not at {chromium}: run the tests through scripts/test, which installs it.");
+        }
+        Browser = await _playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            // No sandbox as root in CI; no background traffic to Google on a closed network.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+        _playwright?.Dispose();
+        await Server.DisposeAsync();
+    }
+}

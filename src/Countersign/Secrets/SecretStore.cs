@@ -31,6 +31,7 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
     /// <summary>Re-protects every stored secret under the current default key. Returns how many changed.</summary>
     public async Task<int> ReencryptAllAsync(CancellationToken ct = default)
     {
+        await WaitForNewestKeyAsync(ct);
         var count = 0;
         await foreach (var key in db.SigningKeys.AsAsyncEnumerable().WithCancellation(ct))
         {
@@ -39,5 +40,27 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
         }
         await db.SaveChangesAsync(ct);
         return count;
+    }
+
+    /// <summary>
+    /// Data Protection refreshes its cached key ring in the background and serves the old one meanwhile,
+    /// so right after a rotation in this process the old key may still be the default. Wait until the
+    /// newest key protects, rather than re-encrypting onto the key being retired.
+    /// </summary>
+    private async Task WaitForNewestKeyAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var newest = keyManager.GetAllKeys()
+            .Where(k => !k.IsRevoked && k.ActivationDate <= now && k.ExpirationDate > now)
+            .MaxBy(k => k.ActivationDate)?.KeyId;
+        var probe = provider.CreateProtector("Countersign.Secrets.Probe");
+        for (var attempt = 0; newest is not null && KeyIdOf(probe.Protect([1])) != newest; attempt++)
+        {
+            if (attempt == 100)
+            {
+                throw new InvalidOperationException($"The newest key {newest} did not become the default within 10 s.");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+        }
     }
 }

@@ -53,29 +53,37 @@ public sealed class SessionService(
         return family;
     }
 
-    /// <summary>Issues an access token and the family's first refresh token.</summary>
+    /// <summary>Issues an access token and a refresh token for the family (saved with the caller's next save).</summary>
     public async Task<TokenPair> IssueAsync(User user, SessionFamily family, CancellationToken ct = default)
     {
-        var refresh = await AddRefreshTokenAsync(family.Id, ct);
-        var roles = await users.GetRolesAsync(user);
-        var (access, expiresIn) = accessTokens.Create(user, roles, family.Id);
-        return new(access, expiresIn, refresh, family.Id);
+        var pair = Issue(user, await users.GetRolesAsync(user), family.Id);
+        await db.SaveChangesAsync(ct);
+        return pair;
     }
 
-    /// <summary>Rotates a refresh token. Null means refused: unknown, expired, revoked, or reused.</summary>
+    /// <summary>Rotates a refresh token. Null means refused: unknown, expired, revoked, reused, or a disabled account.</summary>
     public async Task<TokenPair?> RefreshAsync(string presented, ClientInfo client, CancellationToken ct = default)
     {
         var hash = Digest(presented);
         var now = time.GetUtcNow();
         var o = options.CurrentValue;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // One query for everything a refresh needs: the token, its family, the account and its roles.
         var found = await (
             from t in db.RefreshTokens
             join f in db.SessionFamilies on t.FamilyId equals f.Id
+            join u in db.Users on f.UserId equals u.Id
             where t.Hash == hash
-            select new { Token = t, Family = f }).FirstOrDefaultAsync(ct);
+            select new
+            {
+                TokenId = t.Id,
+                t.CreatedAt,
+                Family = f,
+                User = u,
+                Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList(),
+            }).FirstOrDefaultAsync(ct);
         if (found is null || found.Family.RevokedAt is not null || found.Family.ExpiresAt <= now
-            || found.Token.CreatedAt + o.RefreshIdleLifetime <= now)
+            || found.CreatedAt + o.RefreshIdleLifetime <= now)
         {
             return null;
         }
@@ -83,26 +91,25 @@ public sealed class SessionService(
         // The conditional update is the single point of truth under concurrency: of two requests
         // presenting one token, the database lets exactly one mark it used.
         var claimed = await db.RefreshTokens
-            .Where(t => t.Id == found.Token.Id && t.UsedAt == null)
+            .Where(t => t.Id == found.TokenId && t.UsedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now), ct);
-        var user = await users.FindByIdAsync(found.Family.UserId.ToString());
         if (claimed == 0)
         {
             await RevokeFamilyAsync(found.Family.Id, "refresh_token_reuse", ct);
-            await audit.RecordAsync(db, new(AuditActions.RefreshReuseDetected, found.Family.UserId, user?.UserName, client.Ip,
+            await audit.RecordAsync(db, new(AuditActions.RefreshReuseDetected, found.User.Id, found.User.UserName, client.Ip,
                 Detail(new { session_id = found.Family.Id })), ct);
             await tx.CommitAsync(ct);
             return null;
         }
-        if (user is null || user.IsDisabled)
+        if (found.User.IsDisabled)
         {
             return null;
         }
 
-        await db.SessionFamilies.Where(f => f.Id == found.Family.Id)
-            .ExecuteUpdateAsync(s => s.SetProperty(f => f.LastUsedAt, now), ct);
-        var pair = await IssueAsync(user, found.Family, ct);
-        await audit.RecordAsync(db, new(AuditActions.Refresh, user.Id, user.UserName, client.Ip,
+        found.Family.LastUsedAt = now;
+        var pair = Issue(found.User, found.Roles, found.Family.Id);
+        await db.SaveChangesAsync(ct);
+        await audit.RecordAsync(db, new(AuditActions.Refresh, found.User.Id, found.User.UserName, client.Ip,
             Detail(new { session_id = found.Family.Id })), ct);
         await tx.CommitAsync(ct);
         return pair;
@@ -155,11 +162,11 @@ public sealed class SessionService(
 
     internal static string Detail(object value) => JsonSerializer.Serialize(value);
 
-    private async Task<string> AddRefreshTokenAsync(Guid familyId, CancellationToken ct)
+    private TokenPair Issue(User user, IList<string> roles, Guid familyId)
     {
-        var token = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        db.RefreshTokens.Add(new RefreshToken { FamilyId = familyId, Hash = Digest(token), CreatedAt = time.GetUtcNow() });
-        await db.SaveChangesAsync(ct);
-        return token;
+        var refresh = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        db.RefreshTokens.Add(new RefreshToken { FamilyId = familyId, Hash = Digest(refresh), CreatedAt = time.GetUtcNow() });
+        var (access, expiresIn) = accessTokens.Create(user, roles, familyId);
+        return new(access, expiresIn, refresh, familyId);
     }
 }

@@ -16,12 +16,12 @@ public static class StorageSetup
         var connectionString = options.EffectiveConnectionString;
         if (options.Provider == StorageProvider.Postgres)
         {
-            builder.Services.AddDbContext<CountersignDb, PostgresCountersignDb>(db => db.UseNpgsql(connectionString));
+            builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>(db => db.UseNpgsql(connectionString));
         }
         else
         {
             EnsureSqliteFolder(connectionString);
-            builder.Services.AddDbContext<CountersignDb, SqliteCountersignDb>(db => db.UseSqlite(connectionString));
+            builder.Services.AddDbContextPool<CountersignDb, SqliteCountersignDb>(db => db.UseSqlite(connectionString));
         }
         builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);
         return builder;

@@ -12,7 +12,8 @@ using Geralt;
 //   2. refresh-token rotations/s on PostgreSQL.
 // The server runs as its own process (the Release build of src/Countersign), the load comes from here.
 // Usage: bench/run (starts PostgreSQL, builds, runs this) or
-//   dotnet run -c Release --project bench/Countersign.Bench -- --server PATH/countersign.dll --postgres CONN [--seconds 5] [--rounds 3]
+//   dotnet run -c Release --project bench/Countersign.Bench -- --server PATH/countersign.dll --postgres CONN
+//     [--seconds 5] [--rounds 3] [--warmup 30] [--only refresh] [--output FILE]
 
 var options = Options.Parse(args);
 var results = new List<(string Name, double PerSecond)>();
@@ -24,21 +25,27 @@ var password = "bench " + Convert.ToHexString(RandomNumberGenerator.GetBytes(8))
 var username = "bench" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
 (await http.PostAsJsonAsync("/api/accounts", new { username, password })).EnsureSuccessStatusCode();
 
+if (options.Only is not "refresh")
+{
 // Warm-up, discarded: JIT tiers, connection pools and PostgreSQL's caches settle before anything counts.
 RawArgon2(2);
-await LoadAsync(http, 3, Environment.ProcessorCount * 2, _ => () => http.PostAsJsonAsync("/api/auth/login", new { username, password }));
+await LoadAsync(http, options.WarmUp, Environment.ProcessorCount * 2, _ => () => http.PostAsJsonAsync("/api/auth/login", new { username, password }));
 
-XX, RawArgon2(options.Seconds)));
+for (var round = 1; round <= options.Rounds; round++)
+{
+    results.Add(("argon2id_verify", RawArgon2(options.Seconds)));
     results.Add(("http_login", await LoadAsync(http, options.Seconds, Environment.ProcessorCount * 2, _ => () =>
         http.PostAsJsonAsync("/api/auth/login", new { username, password }))));
     Report(results, round);
 }
 
+}
+
 // Each worker rotates its own session families, as many clients would; a worker's next request
-// carries the token the last response gave it.
-for (var round = 1; round <= options.Rounds; round++)
+// carries the token the last response gave it. Round 0 is the warm-up, discarded.
+for (var round = 0; round <= options.Rounds; round++)
 {
-    results.Add(("refresh_rotation", await LoadAsync(http, options.Seconds, 16, _ =>
+    results.Add(("refresh_rotation", await LoadAsync(http, round == 0 ? options.WarmUp : options.Seconds, 16, _ =>
     {
         string? token = null;
         return async () =>
@@ -50,11 +57,16 @@ for (var round = 1; round <= options.Rounds; round++)
             return response;
         };
     }, warmUp: true)));
+    if (round == 0)
+    {
+        results.RemoveAt(results.Count - 1);
+        continue;
+    }
     Report(results, round);
 }
 
-var hash = Median(results, "argon2id_verify");
-var login = Median(results, "http_login");
+var hash = options.Only is "refresh" ? double.NaN : Median(results, "argon2id_verify");
+var login = options.Only is "refresh" ? double.NaN : Median(results, "http_login");
 var refresh = Median(results, "refresh_rotation");
 var summary = new Dictionary<string, object>
 {
@@ -144,7 +156,7 @@ static void Report(List<(string Name, double PerSecond)> results, int round)
     }
 }
 
-internal sealed record Options(string ServerDll, string Postgres, int Seconds, int Rounds, string? Output)
+internal sealed record Options(string ServerDll, string Postgres, int Seconds, int Rounds, int WarmUp, string? Output, string? Only)
 {
     public static Options Parse(string[] args)
     {
@@ -154,7 +166,10 @@ internal sealed record Options(string ServerDll, string Postgres, int Seconds, i
             Get("--postgres") ?? Environment.GetEnvironmentVariable("COUNTERSIGN_TEST_POSTGRES") ?? throw new ArgumentException("--postgres is required"),
             int.Parse(Get("--seconds") ?? "5", CultureInfo.InvariantCulture),
             int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture),
-            Get("--output"));
+            // The server reaches steady state only after tiered JIT and PGO have run for a while (~25 s here).
+            int.Parse(Get("--warmup") ?? "30", CultureInfo.InvariantCulture),
+            Get("--output"),
+            Get("--only"));
     }
 }
 

@@ -17,7 +17,10 @@ public sealed class AuditLog(TimeProvider time)
     // Any fixed number: every node takes this PostgreSQL advisory lock to append, so the chain has one order.
     private const long ChainLock = 0x436F_756E_7465_72;
 
-    /// <summary>Records an event as part of the open transaction on <paramref name="db"/>, then saves.</summary>
+    /// <summary>
+    /// Records an event as part of the open transaction on <paramref name="db"/>, saving it together with
+    /// any pending changes of the caller.
+    /// </summary>
     public async Task RecordAsync(CountersignDb db, AuditEntry entry, CancellationToken ct = default)
     {
         if (db.Database.CurrentTransaction is null)
@@ -39,6 +42,8 @@ public sealed class AuditLog(TimeProvider time)
             // Every node appends under one advisory lock, held until commit, so the chain has one order.
             // Lock, read of the previous hash and insert go in one round trip, keeping the time anyone
             // waits for the lock short; PostgreSQL's sha256() computes the same hash as ComputeHash.
+            // Pending changes first, in one batch; the lock is taken as late as possible.
+            await db.SaveChangesAsync(ct);
             var fields = FieldsDigest(row);
             await db.Database.ExecuteSqlAsync($"""
                 SELECT pg_advisory_xact_lock({ChainLock});

@@ -2,14 +2,13 @@ using System.Security.Claims;
 using Countersign.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Countersign.Pages;
 
 /// <summary>The browser sign-in: the same pipeline and the same generic failure as the API.</summary>
-public sealed class LoginModel(PasswordLogin login, UserManager<Accounts.User> users) : PageModel
+public sealed class LoginModel(PasswordLogin login) : PageModel
 {
     [BindProperty]
     public string? Username { get; set; }
@@ -47,7 +46,7 @@ public sealed class LoginModel(PasswordLogin login, UserManager<Accounts.User> u
             new("name", user.UserName!),
             new("sid", result.Session!.Id.ToString()),
         };
-        claims.AddRange((await users.GetRolesAsync(user)).Select(r => new Claim("roles", r)));
+        claims.AddRange(result.Roles.Select(r => new Claim("roles", r)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme, "name", "roles"));
         // A fresh cookie for a fresh session family: nothing from before sign-in carries over (ASVS 7.2.4).
         await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);

@@ -3,10 +3,11 @@ using Countersign.Accounts;
 using Countersign.Audit;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Sessions;
 
-public sealed record LoginResult(User? User, SessionFamily? Session, TokenPair? Tokens)
+public sealed record LoginResult(User? User, IList<string> Roles, SessionFamily? Session, TokenPair? Tokens)
 {
     public bool Succeeded => User is not null;
 }
@@ -19,7 +20,7 @@ public sealed record LoginResult(User? User, SessionFamily? Session, TokenPair? 
 /// </summary>
 public sealed class PasswordLogin(
     CountersignDb db,
-    UserManager<User> users,
+    ILookupNormalizer normalizer,
     PasswordHasher hasher,
     SessionService sessions,
     AuditLog audit,
@@ -29,7 +30,13 @@ public sealed class PasswordLogin(
     public async Task<LoginResult> SignInAsync(string username, string password, string kind, ClientInfo client, CancellationToken ct = default)
     {
         var started = Stopwatch.GetTimestamp();
-        var user = await users.FindByNameAsync(username);
+        // The account and its roles in one query: one round trip instead of Identity's two.
+        var normalized = normalizer.NormalizeName(username);
+        var found = await db.Users
+            .Where(u => u.NormalizedUserName == normalized)
+            .Select(u => new { User = u, Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList() })
+            .FirstOrDefaultAsync(ct);
+        var user = found?.User;
         var verdict = await hasher.VerifyHashedPasswordAsync(user, user?.PasswordHash, password);
         var reason = user is null ? "unknown_user"
             : user.IsDisabled ? "disabled"
@@ -43,7 +50,7 @@ public sealed class PasswordLogin(
             await audit.RecordAloneAsync(db, new(AuditActions.LoginFailed, user?.Id, shownName, client.Ip,
                 SessionService.Detail(new { reason })), ct);
             Log(shownName, "failure", reason, hashMode, started, client);
-            return new(null, null, null);
+            return new(null, [], null, null);
         }
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -51,17 +58,16 @@ public sealed class PasswordLogin(
         {
             // Lazy migration: the plaintext is only in hand now, so this is the moment to upgrade.
             user!.PasswordHash = hasher.HashPassword(user, password);
-            await db.SaveChangesAsync(ct);
             await audit.RecordAsync(db, new(AuditActions.PasswordRehashed, user.Id, user.UserName, client.Ip,
                 SessionService.Detail(new { from = hashMode })), ct);
         }
-        var session = await sessions.StartAsync(user!, kind, client, ct);
-        var tokens = kind == SessionKinds.Api ? await sessions.IssueAsync(user!, session, ct) : null;
+        var session = sessions.Start(user!, kind, client);
+        var tokens = kind == SessionKinds.Api ? sessions.Issue(user!, found!.Roles, session.Id) : null;
         await audit.RecordAsync(db, new(AuditActions.LoginSucceeded, user!.Id, user.UserName, client.Ip,
             SessionService.Detail(new { session_id = session.Id, kind })), ct);
         await tx.CommitAsync(ct);
         Log(user.UserName!, "success", "ok", hashMode, started, client);
-        return new(user, session, tokens);
+        return new(user, found!.Roles, session, tokens);
     }
 
     private void Log(string username, string result, string reason, string hashMode, long started, ClientInfo client) =>

@@ -27,14 +27,16 @@ public sealed record ClientInfo(string? Ip, string? UserAgent)
 /// </summary>
 public sealed class SessionService(
     CountersignDb db,
-    UserManager<User> users,
-    AccessTokens accessTokens,
+        AccessTokens accessTokens,
     AuditLog audit,
     IOptionsMonitor<TokenOptions> options,
     TimeProvider time)
 {
-    /// <summary>Starts a family for a verified user. The caller's open transaction also holds its audit event.</summary>
-    public async Task<SessionFamily> StartAsync(User user, string kind, ClientInfo client, CancellationToken ct = default)
+    /// <summary>
+    /// Starts a family for a verified user. Nothing is written until the caller saves, so the family, its
+    /// first token and the audit event go to the database in one batch and one transaction.
+    /// </summary>
+    public SessionFamily Start(User user, string kind, ClientInfo client)
     {
         var now = time.GetUtcNow();
         var family = new SessionFamily
@@ -49,16 +51,16 @@ public sealed class SessionService(
             UserAgent = client.UserAgent,
         };
         db.SessionFamilies.Add(family);
-        await db.SaveChangesAsync(ct);
         return family;
     }
 
-    /// <summary>Issues an access token and a refresh token for the family (saved with the caller's next save).</summary>
-    public async Task<TokenPair> IssueAsync(User user, SessionFamily family, CancellationToken ct = default)
+    /// <summary>Issues an access token and a new refresh token of the family (written with the caller's next save).</summary>
+    public TokenPair Issue(User user, IList<string> roles, Guid familyId)
     {
-        var pair = Issue(user, await users.GetRolesAsync(user), family.Id);
-        await db.SaveChangesAsync(ct);
-        return pair;
+        var refresh = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+        db.RefreshTokens.Add(new RefreshToken { FamilyId = familyId, Hash = Digest(refresh), CreatedAt = time.GetUtcNow() });
+        var (access, expiresIn) = accessTokens.Create(user, roles, familyId);
+        return new(access, expiresIn, refresh, familyId);
     }
 
     /// <summary>Rotates a refresh token. Null means refused: unknown, expired, revoked, reused, or a disabled account.</summary>
@@ -108,7 +110,6 @@ public sealed class SessionService(
 
         found.Family.LastUsedAt = now;
         var pair = Issue(found.User, found.Roles, found.Family.Id);
-        await db.SaveChangesAsync(ct);
         await audit.RecordAsync(db, new(AuditActions.Refresh, found.User.Id, found.User.UserName, client.Ip,
             Detail(new { session_id = found.Family.Id })), ct);
         await tx.CommitAsync(ct);
@@ -161,12 +162,4 @@ public sealed class SessionService(
     internal static byte[] Digest(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
 
     internal static string Detail(object value) => JsonSerializer.Serialize(value);
-
-    private TokenPair Issue(User user, IList<string> roles, Guid familyId)
-    {
-        var refresh = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
-        db.RefreshTokens.Add(new RefreshToken { FamilyId = familyId, Hash = Digest(refresh), CreatedAt = time.GetUtcNow() });
-        var (access, expiresIn) = accessTokens.Create(user, roles, familyId);
-        return new(access, expiresIn, refresh, familyId);
-    }
 }

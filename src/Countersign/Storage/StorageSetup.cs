@@ -16,7 +16,7 @@ public static class StorageSetup
         var connectionString = options.EffectiveConnectionString;
         if (options.Provider == StorageProvider.Postgres)
         {
-            builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>(db => db.UseNpgsql(connectionString));
+            builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>(db => db.UseNpgsql(Tuned(connectionString)));
         }
         else
         {
@@ -40,6 +40,27 @@ public static class StorageSetup
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
         }
         return pending;
+    }
+
+    /// <summary>
+    /// Every request runs the same few statements, so prepared statements pay off, and nothing here keeps
+    /// session state on a connection, so the DISCARD ALL round trip on each return to the pool is waste.
+    /// Measured on 2 vCPUs: refresh rotations went from ~650/s to ~1,050/s (docs/benchmarks.md).
+    /// Values set in the connection string win.
+    /// </summary>
+    internal static string Tuned(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 32;
+            builder.AutoPrepareMinUsages = 2;
+        }
+        if (!connectionString.Contains("reset", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.NoResetOnClose = true;
+        }
+        return builder.ConnectionString;
     }
 
     private static void EnsureSqliteFolder(string connectionString)

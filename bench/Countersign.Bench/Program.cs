@@ -29,12 +29,12 @@ if (options.Only is not "refresh")
 {
 // Warm-up, discarded: JIT tiers, connection pools and PostgreSQL's caches settle before anything counts.
 RawArgon2(2);
-await LoadAsync(http, options.WarmUp, Environment.ProcessorCount * 2, _ => () => http.PostAsJsonAsync("/api/auth/login", new { username, password }));
+await LoadAsync(http, options.WarmUp, Environment.ProcessorCount * 4, _ => () => http.PostAsJsonAsync("/api/auth/login", new { username, password }));
 
 for (var round = 1; round <= options.Rounds; round++)
 {
     results.Add(("argon2id_verify", RawArgon2(options.Seconds)));
-    results.Add(("http_login", await LoadAsync(http, options.Seconds, Environment.ProcessorCount * 2, _ => () =>
+    results.Add(("http_login", await LoadAsync(http, options.Seconds, Environment.ProcessorCount * 4, _ => () =>
         http.PostAsJsonAsync("/api/auth/login", new { username, password }))));
     Report(results, round);
 }

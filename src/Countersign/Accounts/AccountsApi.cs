@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Countersign.Audit;
+using Countersign.Defences;
 using Countersign.Operations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
@@ -18,7 +19,8 @@ public static class AccountsApi
 {
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/accounts", Register).WithTags("Accounts").WithSummary("Create an account (self-registration).");
+        app.MapPost("/api/accounts", Register).RateLimited(Defences.RateLimitedRoute.Registration)
+            .WithTags("Accounts").WithSummary("Create an account (self-registration).");
         app.MapGet("/api/me", Me).WithTags("Accounts").RequireAuthorization().WithSummary("The signed-in account.");
         return app;
     }

@@ -41,6 +41,8 @@ public static class AuditActions
     public const string UserEnabled = "user_enabled";
     public const string KeyRotated = "key_rotated";
     public const string SecretsReencrypted = "secrets_reencrypted";
+    public const string LockedOut = "locked_out";
+    public const string LockoutCleared = "lockout_cleared";
 }
 
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>

@@ -18,6 +18,8 @@ public static class CountersignCli
             UsersCommands.Create(configure),
             KeysCommands.Create(configure),
             AuditCommands.Create(configure),
+            LockoutsCommands.Create(configure),
+            AttackCommands.Create(),
         };
         return root;
     }

@@ -10,6 +10,9 @@ public sealed class RedisOptions
 
     /// <summary>A StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379</c>.</summary>
     public string? Configuration { get; set; }
+
+    /// <summary>Prefix of every key and channel, so several deployments can share one Redis.</summary>
+    public string KeyPrefix { get; set; } = "cs:";
 }
 
 public static class EphemeralSetup
@@ -24,7 +27,8 @@ public static class EphemeralSetup
             return builder;
         }
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
-        builder.Services.AddSingleton<IEphemeralStore, RedisEphemeralStore>();
+        builder.Services.AddSingleton<IEphemeralStore>(sp => new RedisEphemeralStore(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RedisOptions>>().Value.KeyPrefix));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
         return builder;
     }

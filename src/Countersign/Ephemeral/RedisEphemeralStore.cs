@@ -3,34 +3,32 @@ using StackExchange.Redis;
 namespace Countersign.Ephemeral;
 
 /// <summary>Shared by every node. Each operation is a single Redis command or script, hence atomic.</summary>
-public sealed class RedisEphemeralStore(IConnectionMultiplexer redis) : IEphemeralStore
+public sealed class RedisEphemeralStore(IConnectionMultiplexer redis, string keyPrefix = "cs:") : IEphemeralStore
 {
     // INCR then PEXPIRE only on creation, in one script so a crash between them cannot leave a counter
     // that never expires.
     private static readonly LuaScript IncrementScript = LuaScript.Prepare(
         "local v = redis.call('INCR', @key) if v == 1 then redis.call('PEXPIRE', @key, @ms) end return v");
 
-    private const string KeyPrefix = "cs:";
-
     private IDatabase Db => redis.GetDatabase();
 
     public async Task<long> IncrementAsync(string key, TimeSpan expiry) =>
         (long)await Db.ScriptEvaluateAsync(IncrementScript,
-            new { key = (RedisKey)(KeyPrefix + key), ms = (long)expiry.TotalMilliseconds });
+            new { key = (RedisKey)(keyPrefix + key), ms = (long)expiry.TotalMilliseconds });
 
     public Task<bool> SetIfAbsentAsync(string key, string value, TimeSpan expiry) =>
-        Db.StringSetAsync(KeyPrefix + key, value, expiry, When.NotExists);
+        Db.StringSetAsync(keyPrefix + key, value, expiry, When.NotExists);
 
-    public async Task<string?> GetAsync(string key) => await Db.StringGetAsync(KeyPrefix + key);
+    public async Task<string?> GetAsync(string key) => await Db.StringGetAsync(keyPrefix + key);
 
-    public Task<bool> DeleteAsync(string key) => Db.KeyDeleteAsync(KeyPrefix + key);
+    public Task<bool> DeleteAsync(string key) => Db.KeyDeleteAsync(keyPrefix + key);
 
     public Task PublishAsync(string channel, string message) =>
-        redis.GetSubscriber().PublishAsync(RedisChannel.Literal(KeyPrefix + channel), message);
+        redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keyPrefix + channel), message);
 
     public async Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> handler)
     {
-        var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(KeyPrefix + channel));
+        var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(keyPrefix + channel));
         queue.OnMessage(m => handler(m.Message.ToString()));
         return new Subscription(queue);
     }

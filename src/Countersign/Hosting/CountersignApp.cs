@@ -1,11 +1,14 @@
 using System.Text.Json;
 using Countersign.Accounts;
 using Countersign.Audit;
+using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.Operations;
 using Countersign.Secrets;
 using Countersign.Sessions;
 using Countersign.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.FileProviders;
 
 namespace Countersign.Hosting;
 
@@ -26,17 +29,16 @@ public static class CountersignApp
             ApplicationName = typeof(CountersignApp).Assembly.GetName().Name,
         });
         builder.Configuration.AddEnvironmentVariables("COUNTERSIGN__");
-        // Serves wwwroot from the project when run from the build output; a published app has it beside the binary.
-        builder.WebHost.UseStaticWebAssets();
         configure?.Invoke(builder);
 
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.AddStorage();
         builder.AddSecrets();
         builder.AddEphemeralStore();
         builder.AddAudit();
         builder.AddAccounts();
         builder.AddSessions();
+        builder.AddDefences();
         builder.AddOperations();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
@@ -47,14 +49,18 @@ public static class CountersignApp
     {
         var app = builder.Build();
         app.UseOperations();
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = new EmbeddedFileProvider(typeof(CountersignApp).Assembly, "Countersign.wwwroot"),
+        });
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapAccounts();
         app.MapSessions();
+        app.MapDefences();
         app.MapAudit();
         app.MapOperations();
-        app.MapStaticAssets();
         app.MapRazorPages();
         return app;
     }

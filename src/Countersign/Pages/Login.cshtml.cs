@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Security.Claims;
+using System.Text.Json;
+using Countersign.Defences;
 using Countersign.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -7,9 +10,14 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Countersign.Pages;
 
-/// <summary>The browser sign-in: the same pipeline and the same generic failure as the API.</summary>
-public sealed class LoginModel(PasswordLogin login) : PageModel
+/// <summary>
+/// The browser sign-in: the same pipeline, limits and generic failure as the API. When a proof of work
+/// is needed, the altcha widget solves it in the browser and its payload travels in the <c>altcha</c> field.
+/// </summary>
+public sealed class LoginModel(PasswordLogin login, RateLimiter limiter, ClientFailures clientFailures, Captcha captcha) : PageModel
 {
+    public const string InvalidCredentials = "The username or password is incorrect.";
+
     [BindProperty]
     public string? Username { get; set; }
 
@@ -19,26 +27,49 @@ public sealed class LoginModel(PasswordLogin login) : PageModel
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
-    public bool Failed { get; private set; }
+    public string? Message { get; private set; }
 
-    public void OnGet()
+    /// <summary>A fresh challenge for the widget, when this client must solve one.</summary>
+    public string? CaptchaJson { get; private set; }
+
+    public async Task OnGetAsync()
     {
+        if (await clientFailures.RequireCaptchaAsync(ClientIp))
+        {
+            NewChallenge();
+        }
     }
 
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
     {
+        if (await limiter.HitAsync(RateLimitedRoute.Login, ClientIp) is { } wait)
+        {
+            Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return Fail(StatusCodes.Status429TooManyRequests, $"Too many attempts. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.");
+        }
         if (string.IsNullOrEmpty(Username) || string.IsNullOrEmpty(Password))
         {
-            Failed = true;
-            return Page();
+            return Fail(StatusCodes.Status400BadRequest, InvalidCredentials);
         }
-        var result = await login.SignInAsync(Username, Password, SessionKinds.Browser, ClientInfo.From(HttpContext), ct);
-        if (!result.Succeeded)
+        var solution = Request.Form["altcha"].ToString();
+        var result = await login.SignInAsync(Username, Password, solution.Length == 0 ? null : solution, SessionKinds.Browser,
+            ClientInfo.From(HttpContext), ct);
+        switch (result.Outcome)
         {
-            Failed = true;
-            Response.StatusCode = StatusCodes.Status401Unauthorized;
-            return Page();
+            case LoginOutcome.Locked:
+                NewChallenge();
+                return Fail(StatusCodes.Status423Locked, "Too many failed attempts. Wait for the check below to finish, then sign in again.");
+            case LoginOutcome.CaptchaRequired:
+                NewChallenge();
+                return Fail(StatusCodes.Status428PreconditionRequired, "Too many failed attempts. Wait for the check below to finish, then sign in again.");
+            case LoginOutcome.InvalidCredentials:
+                if (await clientFailures.RequireCaptchaAsync(ClientIp))
+                {
+                    NewChallenge();
+                }
+                return Fail(StatusCodes.Status401Unauthorized, InvalidCredentials);
         }
+
         var user = result.User!;
         var claims = new List<Claim>
         {
@@ -46,10 +77,21 @@ public sealed class LoginModel(PasswordLogin login) : PageModel
             new("name", user.UserName!),
             new("sid", result.Session!.Id.ToString()),
         };
-        claims.AddRange(result.Roles.Select(r => new Claim("roles", r)));
+        claims.AddRange(result.Roles!.Select(r => new Claim("roles", r)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme, "name", "roles"));
         // A fresh cookie for a fresh session family: nothing from before sign-in carries over (ASVS 7.2.4).
         await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/account");
+    }
+
+    private string? ClientIp => HttpContext.Connection.RemoteIpAddress?.ToString();
+
+    private void NewChallenge() => CaptchaJson = JsonSerializer.Serialize(captcha.Create());
+
+    private PageResult Fail(int status, string message)
+    {
+        Response.StatusCode = status;
+        Message = message;
+        return Page();
     }
 }

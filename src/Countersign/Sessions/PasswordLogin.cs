@@ -1,37 +1,80 @@
 using System.Diagnostics;
 using Countersign.Accounts;
 using Countersign.Audit;
+using Countersign.Defences;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Sessions;
 
-public sealed record LoginResult(User? User, IList<string> Roles, SessionFamily? Session, TokenPair? Tokens)
+public enum LoginOutcome
 {
-    public bool Succeeded => User is not null;
+    Succeeded,
+    InvalidCredentials,
+    /// <summary>The username is locked; a solved challenge lets an attempt through anyway.</summary>
+    Locked,
+    /// <summary>This client address failed too often; every attempt needs a solved challenge.</summary>
+    CaptchaRequired,
+}
+
+public sealed record LoginResult(LoginOutcome Outcome, User? User = null, IList<string>? Roles = null,
+    SessionFamily? Session = null, TokenPair? Tokens = null, DateTimeOffset? LockedUntil = null)
+{
+    public bool Succeeded => Outcome == LoginOutcome.Succeeded;
 }
 
 /// <summary>
-/// The one password sign-in pipeline, for the API and the sign-in page alike. Every failure looks the
-/// same to the caller: an unknown username, a disabled account and a wrong password all cost one
-/// password hash and all return the same result; only the audit log and attempt log say which it was
-/// (ASVS 6.3.8, "do not reveal that the user does not exist").
+/// The one password sign-in pipeline, for the API and the sign-in page alike. Every credential failure
+/// looks the same to the caller: an unknown username, a disabled account and a wrong password all cost
+/// one password hash and all return the same result; only the audit log and attempt log say which it was
+/// (ASVS 6.3.8, "do not reveal that the user does not exist"). Lockout and the proof-of-work requirement
+/// are decided before the hash, so refused attempts cost the server almost nothing.
 /// </summary>
 public sealed class PasswordLogin(
     CountersignDb db,
     ILookupNormalizer normalizer,
     PasswordHasher hasher,
     SessionService sessions,
+    Lockout lockout,
+    ClientFailures clientFailures,
+    Captcha captcha,
     AuditLog audit,
     AttemptLog attempts,
     TimeProvider time)
 {
-    public async Task<LoginResult> SignInAsync(string username, string password, string kind, ClientInfo client, CancellationToken ct = default)
+    public async Task<LoginResult> SignInAsync(string username, string password, string? captchaSolution, string kind, ClientInfo client,
+        CancellationToken ct = default)
     {
         var started = Stopwatch.GetTimestamp();
+        var normalized = normalizer.NormalizeName(username)!;
+        var shownName = UsernameNormalizer.Canonical(username);
+        var solved = captchaSolution is not null && await captcha.VerifyAsync(captchaSolution);
+        var protections = Protections(solved);
+
+        if (!solved && await clientFailures.RequireCaptchaAsync(client.Ip))
+        {
+            Log(shownName, "refused", "captcha_required", "none", protections, started, client);
+            return new(LoginOutcome.CaptchaRequired);
+        }
+        long? reserved = null;
+        if (lockout.Enabled && !solved)
+        {
+            if (await lockout.LockedUntilAsync(normalized) is { } until)
+            {
+                Log(shownName, "refused", "locked", "none", protections, started, client);
+                return new(LoginOutcome.Locked, LockedUntil: until);
+            }
+            var (allowed, count) = await lockout.ReserveAsync(normalized);
+            if (!allowed)
+            {
+                Log(shownName, "refused", "locked", "none", protections, started, client);
+                return new(LoginOutcome.Locked, LockedUntil: await lockout.LockedUntilAsync(normalized));
+            }
+            reserved = count;
+        }
+
         // The account and its roles in one query: one round trip instead of Identity's two.
-        var normalized = normalizer.NormalizeName(username);
         var found = await db.Users
             .Where(u => u.NormalizedUserName == normalized)
             .Select(u => new { User = u, Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList() })
@@ -43,17 +86,30 @@ public sealed class PasswordLogin(
             : verdict == PasswordVerificationResult.Failed ? "wrong_password"
             : null;
         var hashMode = user is null ? "dummy" : PasswordHasher.Mode(user.PasswordHash);
-        var shownName = user?.UserName ?? UsernameNormalizer.Canonical(username);
+        shownName = user?.UserName ?? shownName;
 
         if (reason is not null)
         {
-            await audit.RecordAloneAsync(db, new(AuditActions.LoginFailed, user?.Id, shownName, client.Ip,
-                SessionService.Detail(new { reason })), ct);
-            Log(shownName, "failure", reason, hashMode, started, client);
-            return new(null, [], null, null);
+            await clientFailures.RecordAsync(client.Ip);
+            var lockedNow = lockout.Enabled && await lockout.RecordFailureAsync(normalized, reserved);
+            await using (var tx = await db.Database.BeginTransactionAsync(ct))
+            {
+                await audit.RecordAsync(db, new(AuditActions.LoginFailed, user?.Id, shownName, client.Ip, SessionService.Detail(new { reason })), ct);
+                if (lockedNow)
+                {
+                    await audit.RecordAsync(db, new(AuditActions.LockedOut, user?.Id, shownName, client.Ip, null), ct);
+                }
+                await tx.CommitAsync(ct);
+            }
+            Log(shownName, "failure", reason, hashMode, protections, started, client);
+            return new(LoginOutcome.InvalidCredentials);
         }
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (lockout.Enabled)
+        {
+            await lockout.ClearAsync(normalized);
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
         if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
         {
             // Lazy migration: the plaintext is only in hand now, so this is the moment to upgrade.
@@ -65,12 +121,20 @@ public sealed class PasswordLogin(
         var tokens = kind == SessionKinds.Api ? sessions.Issue(user!, found!.Roles, session.Id) : null;
         await audit.RecordAsync(db, new(AuditActions.LoginSucceeded, user!.Id, user.UserName, client.Ip,
             SessionService.Detail(new { session_id = session.Id, kind })), ct);
-        await tx.CommitAsync(ct);
-        Log(user.UserName!, "success", "ok", hashMode, started, client);
-        return new(user, found!.Roles, session, tokens);
+        await transaction.CommitAsync(ct);
+        Log(user.UserName!, "success", "ok", hashMode, protections, started, client);
+        return new(LoginOutcome.Succeeded, user, found!.Roles, session, tokens);
     }
 
-    private void Log(string username, string result, string reason, string hashMode, long started, ClientInfo client) =>
-        attempts.Write(new Attempt(time.GetUtcNow(), username, result, reason, hashMode, [],
+    private List<string> Protections(bool solved)
+    {
+        var active = new List<string>();
+        if (lockout.Enabled) active.Add("lockout");
+        if (clientFailures.Enabled) active.Add(solved ? "captcha_solved" : "captcha");
+        return active;
+    }
+
+    private void Log(string username, string result, string reason, string hashMode, List<string> protections, long started, ClientInfo client) =>
+        attempts.Write(new Attempt(time.GetUtcNow(), username, result, reason, hashMode, protections,
             Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2), client.Ip));
 }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json.Serialization;
 using Countersign.Audit;
+using Countersign.Defences;
 using Countersign.Operations;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -8,7 +9,8 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Countersign.Sessions;
 
-public sealed record LoginRequest(string? Username, string? Password);
+/// <summary><c>captcha</c> is the base64 payload of a solved proof-of-work challenge, when one is asked for.</summary>
+public sealed record LoginRequest(string? Username, string? Password, string? Captcha);
 
 public sealed record RefreshRequest(string? RefreshToken);
 
@@ -22,7 +24,8 @@ public static class SessionsApi
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
     {
         var auth = app.MapGroup("/api/auth").WithTags("Sessions");
-        auth.MapPost("/login", Login).WithSummary("Sign in with a username and password; returns tokens.");
+        auth.MapPost("/login", Login).RateLimited(RateLimitedRoute.Login)
+            .WithSummary("Sign in with a username and password; returns tokens. 423 locked, 428 proof of work needed, 429 rate limited.");
         auth.MapPost("/refresh", Refresh).WithSummary("Exchange a refresh token for a new pair (rotation).");
         auth.MapPost("/logout", Logout).WithSummary("End the session a refresh token belongs to.");
 
@@ -36,16 +39,31 @@ public static class SessionsApi
     }
 
     private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(
-        [FromBody] LoginRequest body, PasswordLogin login, HttpContext http, CancellationToken ct)
+        [FromBody] LoginRequest body, PasswordLogin login, Captcha captcha, TimeProvider time, HttpContext http, CancellationToken ct)
     {
         if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
         {
             return Problems.InvalidRequest("username and password are required.", Missing(("username", body.Username), ("password", body.Password)));
         }
-        var result = await login.SignInAsync(body.Username, body.Password, SessionKinds.Api, ClientInfo.From(http), ct);
-        return result.Tokens is { } t
-            ? TypedResults.Ok(new TokenResponse(t.AccessToken, "Bearer", t.ExpiresIn, t.RefreshToken))
-            : Problems.InvalidCredentials();
+        var result = await login.SignInAsync(body.Username, body.Password, body.Captcha, SessionKinds.Api, ClientInfo.From(http), ct);
+        switch (result.Outcome)
+        {
+            case LoginOutcome.Succeeded:
+                var t = result.Tokens!;
+                return TypedResults.Ok(new TokenResponse(t.AccessToken, "Bearer", t.ExpiresIn, t.RefreshToken));
+            case LoginOutcome.Locked:
+                var seconds = (int)Math.Ceiling(((result.LockedUntil ?? time.GetUtcNow()) - time.GetUtcNow()).TotalSeconds);
+                http.Response.Headers.RetryAfter = Math.Max(seconds, 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Problems.Of(StatusCodes.Status423Locked, "account_locked",
+                    "Too many failed attempts for this username. Wait, or solve the proof-of-work challenge and try again.",
+                    extensions: [new("retry_after_seconds", Math.Max(seconds, 1)), new("captcha", captcha.Create())]);
+            case LoginOutcome.CaptchaRequired:
+                return Problems.Of(StatusCodes.Status428PreconditionRequired, "captcha_required",
+                    "Solve the proof-of-work challenge and send the solution in captcha.",
+                    extensions: [new("captcha", captcha.Create())]);
+            default:
+                return Problems.InvalidCredentials();
+        }
     }
 
     private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Refresh(

@@ -51,7 +51,7 @@ public static class SessionsSetup
                 };
             });
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<SigningKeys, IOptions<TokenOptions>>((jwt, keys, options) =>
+            .Configure<SigningKeys, IOptions<TokenOptions>, TimeProvider>((jwt, keys, options, time) =>
             {
                 jwt.MapInboundClaims = false;
                 jwt.TokenValidationParameters = new TokenValidationParameters
@@ -62,7 +62,13 @@ public static class SessionsSetup
                     IssuerSigningKeyResolver = (_, _, kid, _) => keys.Resolve(kid),
                     NameClaimType = "name",
                     RoleClaimType = "roles",
-                    ClockSkew = TimeSpan.FromSeconds(30),
+                    // The same clock that issued the token judges it (RFC 7519 §4.1.4, §4.1.5), with 30 s of skew.
+                    LifetimeValidator = (notBefore, expires, _, _) =>
+                    {
+                        var now = time.GetUtcNow().UtcDateTime;
+                        var skew = TimeSpan.FromSeconds(30);
+                        return expires is { } exp && exp > now - skew && (notBefore is not { } nbf || nbf <= now + skew);
+                    },
                 };
                 jwt.Events = new JwtBearerEvents
                 {

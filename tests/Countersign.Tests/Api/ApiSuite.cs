@@ -15,13 +15,12 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Countersign.Tests.Api;
 
-/// <summary>
-/// The HTTP API's behaviour, written once and run against each database (SQLite with the in-memory
-/// store, PostgreSQL with Redis) by the subclasses at the bottom of this file.
-/// </summary>
-public abstract class ApiSuite(TestServer server)
+/// <summary>What every HTTP suite needs: a client for a running server and a few steps in its words.</summary>
+public abstract class ApiSuiteBase(TestServer server)
 {
     protected const string Password = "violet Anchor 7 drifting kites";
+
+    protected TestServer Server { get; } = server;
 
     protected HttpClient Client { get; } = server.CreateClient();
 
@@ -35,9 +34,12 @@ public abstract class ApiSuite(TestServer server)
         return name;
     }
 
+    protected Task<HttpResponseMessage> Login(string name, string password) =>
+        Client.PostJson("/api/auth/login", new { username = name, password });
+
     protected async Task<JsonElement> LoginAsync(string name, string password = Password)
     {
-        var response = await Client.PostJson("/api/auth/login", new { username = name, password });
+        var response = await Login(name, password);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Body();
     }
@@ -47,10 +49,17 @@ public abstract class ApiSuite(TestServer server)
 
     protected async Task<T> WithScope<T>(Func<IServiceProvider, Task<T>> work)
     {
-        await using var scope = server.Services.CreateAsyncScope();
+        await using var scope = Server.Services.CreateAsyncScope();
         return await work(scope.ServiceProvider);
     }
+}
 
+/// <summary>
+/// The HTTP API's behaviour, written once and run against each database (SQLite with the in-memory
+/// store, PostgreSQL with Redis) by the subclasses at the bottom of this file.
+/// </summary>
+public abstract class ApiSuite(TestServer server) : ApiSuiteBase(server)
+{
     [Fact]
     public async Task Register_creates_an_account_with_a_normalised_username()
     {
@@ -308,7 +317,7 @@ public abstract class ApiSuite(TestServer server)
         var name = NewName();
         var csv = Path.GetTempFileName();
         await File.WriteAllTextAsync(csv, $"username,bcrypt_hash\n{name},{BCrypt.Net.BCrypt.HashPassword("legacy pass phrase", 4)}\n");
-        var exit = await CountersignCli.Create(server.ConfigureBuilder).Parse(["users", "import", csv]).InvokeAsync();
+        var exit = await CountersignCli.Create(Server.ConfigureBuilder).Parse(["users", "import", csv]).InvokeAsync();
         File.Delete(csv);
         Assert.Equal(0, exit);
         Assert.Equal("bcrypt", await HashModeAsync(name));
@@ -376,7 +385,7 @@ public abstract class ApiSuite(TestServer server)
         var (count, broken) = await WithScope(sp => AuditLog.VerifyAsync(sp.GetRequiredService<CountersignDb>()));
         Assert.Null(broken);
         Assert.True(count >= 2);
-        Assert.Equal(0, await CountersignCli.Create(server.ConfigureBuilder).Parse(["audit", "verify"]).InvokeAsync());
+        Assert.Equal(0, await CountersignCli.Create(Server.ConfigureBuilder).Parse(["audit", "verify"]).InvokeAsync());
 
         var victim = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
             .Where(e => e.Username == name && e.Action == AuditActions.LoginSucceeded).Select(e => new { e.Id, e.ClientIp }).SingleAsync());
@@ -386,7 +395,7 @@ public abstract class ApiSuite(TestServer server)
                 .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClientIp, "203.0.113.9")));
             var (_, found) = await WithScope(sp => AuditLog.VerifyAsync(sp.GetRequiredService<CountersignDb>()));
             Assert.Equal(victim.Id, found);
-            Assert.Equal(1, await CountersignCli.Create(server.ConfigureBuilder).Parse(["audit", "verify"]).InvokeAsync());
+            Assert.Equal(1, await CountersignCli.Create(Server.ConfigureBuilder).Parse(["audit", "verify"]).InvokeAsync());
         }
         finally
         {
@@ -468,7 +477,7 @@ public abstract class ApiSuite(TestServer server)
         while (DateTime.UtcNow < deadline && mine.Count < 2)
         {
             await Task.Delay(100);
-            var lines = File.Exists(server.AttemptLogPath) ? await ReadSharedAsync(server.AttemptLogPath) : [];
+            var lines = File.Exists(Server.AttemptLogPath) ? await ReadSharedAsync(Server.AttemptLogPath) : [];
             mine = lines.Select(l => JsonDocument.Parse(l).RootElement.Clone()).Where(e => e.GetProperty("username").GetString() == name).ToList();
         }
         Assert.Equal(2, mine.Count);

@@ -8,7 +8,7 @@ namespace Countersign.Tests.Infrastructure;
 
 public enum Database { Sqlite, Postgres }
 
-public enum Ephemeral { Memory, Redis }
+public enum StateStore { Memory, Redis }
 
 /// <summary>
 /// A real Countersign server on a loopback Kestrel socket, on the database and ephemeral store asked
@@ -20,14 +20,14 @@ public class TestServer : IAsyncLifetime
     private string? _postgresDatabase;
     private WebApplication? _app;
 
-    public TestServer(Database database, Ephemeral ephemeral = Ephemeral.Memory)
+    public TestServer(Database database, StateStore ephemeral = StateStore.Memory)
     {
         DatabaseKind = database;
         EphemeralKind = ephemeral;
     }
 
     public Database DatabaseKind { get; }
-    public Ephemeral EphemeralKind { get; }
+    public StateStore EphemeralKind { get; }
     public Uri BaseAddress { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
     public Dictionary<string, string?> Settings { get; } = [];
@@ -46,6 +46,11 @@ public class TestServer : IAsyncLifetime
         Settings["Secrets:Peppers:1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         Settings["Audit:AttemptLogPath"] = AttemptLogPath;
         Settings["Logging:LogLevel:Default"] = "Warning";
+        // Every test client comes from 127.0.0.1: per-address defences are switched on only by the suites
+        // that test them. Lockout is per username, and on everywhere.
+        Settings["Defences:RateLimits:Enabled"] = "false";
+        Settings["Defences:Captcha:Enabled"] = "false";
+        Settings["Redis:KeyPrefix"] = $"test:{Guid.NewGuid():N}:";
         Settings["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error";
         if (DatabaseKind == Database.Postgres)
         {
@@ -63,7 +68,7 @@ public class TestServer : IAsyncLifetime
         {
             Settings["Storage:ConnectionString"] = $"Data Source={Path.Combine(_folder, "countersign.db")}";
         }
-        if (EphemeralKind == Ephemeral.Redis)
+        if (EphemeralKind == StateStore.Redis)
         {
             Settings["Redis:Configuration"] = Required.Redis;
         }
@@ -80,7 +85,14 @@ public class TestServer : IAsyncLifetime
     {
         builder.Configuration.AddInMemoryCollection(Settings);
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (Clock is not null)
+        {
+            builder.Services.AddSingleton<TimeProvider>(Clock);
+        }
     }
+
+    /// <summary>A clock the test moves, when set before start.</summary>
+    public Microsoft.Extensions.Time.Testing.FakeTimeProvider? Clock { get; protected set; }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
 
@@ -121,7 +133,7 @@ public static class Required
 
 public sealed class SqliteServer() : TestServer(Database.Sqlite);
 
-public sealed class PostgresServer() : TestServer(Database.Postgres, Ephemeral.Redis);
+public sealed class PostgresServer() : TestServer(Database.Postgres, StateStore.Redis);
 
 /// <summary>snake_case JSON, as the API speaks it.</summary>
 public static class Json

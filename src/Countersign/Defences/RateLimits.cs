@@ -1,0 +1,66 @@
+using Countersign.Ephemeral;
+using Countersign.Operations;
+using Microsoft.Extensions.Options;
+
+namespace Countersign.Defences;
+
+public enum RateLimitedRoute
+{
+    Login,
+    Registration,
+    SecondFactor,
+    Enrolment,
+}
+
+/// <summary>
+/// Fixed-window limits per client address and route, counted in the ephemeral store so every node sees
+/// the same count. Checked before any password hash, so a flood cannot buy CPU time (ASVS 2.4.1).
+/// </summary>
+public sealed class RateLimiter(IEphemeralStore store, IOptionsMonitor<DefencesOptions> options, TimeProvider time)
+{
+    /// <summary>Counts the request; returns how long to wait when it is over the limit, else null.</summary>
+    public async Task<TimeSpan?> HitAsync(RateLimitedRoute route, string? ip)
+    {
+        var o = options.CurrentValue.RateLimits;
+        if (!o.Enabled)
+        {
+            return null;
+        }
+        var limit = route switch
+        {
+            RateLimitedRoute.Login => o.Login,
+            RateLimitedRoute.Registration => o.Registration,
+            RateLimitedRoute.SecondFactor => o.SecondFactor,
+            _ => o.Enrolment,
+        };
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var windowMs = (long)o.Window.TotalMilliseconds;
+        var window = now / windowMs;
+        var count = await store.IncrementAsync($"ratelimit:{route}:{ip ?? "unknown"}:{window}", o.Window);
+        return count <= limit ? null : TimeSpan.FromMilliseconds((window + 1) * windowMs - now);
+    }
+}
+
+/// <summary>Puts an endpoint behind a rate limit: 429, <c>Retry-After</c> and a problem body when over it.</summary>
+public static class RateLimitExtensions
+{
+    public static TBuilder RateLimited<TBuilder>(this TBuilder builder, RateLimitedRoute route) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var limiter = http.RequestServices.GetRequiredService<RateLimiter>();
+            if (await limiter.HitAsync(route, http.Connection.RemoteIpAddress?.ToString()) is { } wait)
+            {
+                return TooManyRequests(http, wait);
+            }
+            return await next(context);
+        });
+
+    public static IResult TooManyRequests(HttpContext http, TimeSpan wait)
+    {
+        var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+        http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.Of(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests; try again later.",
+            extensions: [new("retry_after_seconds", seconds)]);
+    }
+}

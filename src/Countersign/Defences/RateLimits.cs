@@ -1,3 +1,4 @@
+using System.Globalization;
 using Countersign.Ephemeral;
 using Countersign.Operations;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ public enum RateLimitedRoute
 }
 
 /// <summary>
-/// Fixed-window limits per client address and route, counted in the ephemeral store so every node sees
+/// Windowed limits per client address and route, counted in the ephemeral store so every node sees
 /// the same count. Checked before any password hash, so a flood cannot buy CPU time (ASVS 2.4.1).
 /// </summary>
 public sealed class RateLimiter(IEphemeralStore store, IOptionsMonitor<DefencesOptions> options, TimeProvider time)
@@ -33,11 +34,23 @@ public sealed class RateLimiter(IEphemeralStore store, IOptionsMonitor<DefencesO
             RateLimitedRoute.SecondFactor => o.SecondFactor,
             _ => o.Enrolment,
         };
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var windowMs = (long)o.Window.TotalMilliseconds;
-        var window = now / windowMs;
-        var count = await store.IncrementAsync($"ratelimit:{route}:{ip ?? "unknown"}:{window}", o.Window);
-        return count <= limit ? null : TimeSpan.FromMilliseconds((window + 1) * windowMs - now);
+        // The window opens at the address's first request, so a burst cannot straddle two windows.
+        var key = $"ratelimit:{route}:{ip ?? "unknown"}";
+        var now = time.GetUtcNow();
+        var count = await store.IncrementAsync(key, o.Window);
+        if (count == 1)
+        {
+            await store.SetIfAbsentAsync(key + ":opened", now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), o.Window);
+        }
+        if (count <= limit)
+        {
+            return null;
+        }
+        var opened = await store.GetAsync(key + ":opened") is { } ms
+            ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(ms, CultureInfo.InvariantCulture))
+            : now;
+        var wait = opened + o.Window - now;
+        return wait > TimeSpan.Zero ? wait : TimeSpan.FromSeconds(1);
     }
 }
 

@@ -7,9 +7,16 @@ namespace Countersign.Browser.Tests;
 /// A real server on a loopback socket and Debian's Chromium driven by Playwright. The browser is the
 /// system one (COUNTERSIGN_TEST_CHROMIUM, default /usr/bin/chromium); Playwright never downloads one.
 /// </summary>
-public sealed class BrowserFixture : IAsyncLifetime
+public class BrowserFixture : IAsyncLifetime
 {
-    public TestServer Server { get; } = new SqliteServer();
+    public TestServer Server { get; }
+
+    public BrowserFixture() : this(new SqliteServer())
+    {
+    }
+
+    protected BrowserFixture(TestServer server) => Server = server;
+
     public IBrowser Browser { get; private set; } = null!;
     private IPlaywright? _playwright;
 

@@ -1,0 +1,68 @@
+using Countersign.Accounts;
+using Countersign.Audit;
+using Countersign.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Countersign.Browser.Tests;
+
+/// <summary>A server whose per-address proof of work is on, as it is by default in production.</summary>
+public sealed class CaptchaServer() : TestServer(Database.Sqlite)
+{
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
+        settings["Defences:Captcha:Enabled"] = "true";
+        settings["Defences:Captcha:MaxNumber"] = "50000";
+    }
+}
+
+public sealed class CaptchaBrowserFixture() : BrowserFixture(new CaptchaServer());
+
+public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixture<CaptchaBrowserFixture>
+{
+    private const string Password = "violet Anchor 7 drifting kites";
+
+    [Fact]
+    public async Task After_five_wrong_passwords_the_widget_solves_a_challenge_and_the_right_password_signs_in()
+    {
+        var name = "pow" + Guid.NewGuid().ToString("N")[..8];
+        await using (var scope = fixture.Server.Services.CreateAsyncScope())
+        {
+            var (_, result) = await scope.ServiceProvider.GetRequiredService<AccountAdmin>()
+                .CreateAsync(name, Password, null, [], AuditActions.UserCreated, "test", null);
+            Assert.True(result.Succeeded);
+        }
+        await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        var console = new List<string>();
+        page.Console += (_, m) => console.Add(m.Type + ": " + m.Text);
+        page.PageError += (_, e) => console.Add("error: " + e);
+        page.Response += (_, r) => console.Add($"{r.Status} {r.Url}");
+        await page.GotoAsync("/login");
+        Assert.Equal(0, await page.Locator("altcha-widget").CountAsync());
+
+        for (var i = 0; i < 5; i++)
+        {
+            await page.GetByLabel("Username").FillAsync(name);
+            await page.GetByLabel("Password").FillAsync("wrong password " + i);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            Assert.Equal("The username or password is incorrect.", await page.Locator("#login-error").InnerTextAsync());
+        }
+
+        // The widget is on the page now and solves its challenge by itself.
+        try
+        {
+            await page.Locator("altcha-widget .altcha[data-state=\"verified\"]").WaitForAsync(new() { Timeout = 30_000 });
+        }
+        catch (TimeoutException)
+        {
+            throw new Xunit.Sdk.XunitException(string.Join("\n", console) + "\n" + await page.Locator("form").InnerHTMLAsync());
+        }
+        Assert.False(string.IsNullOrEmpty(await page.Locator("input[name=altcha]").InputValueAsync()));
+
+        await page.GetByLabel("Username").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync("**/account");
+        Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
+    }
+}

@@ -15,6 +15,11 @@ using Geralt;
 //   dotnet run -c Release --project bench/Countersign.Bench -- --server PATH/countersign.dll --postgres CONN
 //     [--seconds 5] [--rounds 3] [--warmup 30] [--only refresh] [--output FILE]
 
+if (args.FirstOrDefault() == "defences")
+{
+    return await DefencesBench.RunAsync(args[1..]);
+}
+
 var options = Options.Parse(args);
 var results = new List<(string Name, double PerSecond)>();
 Console.WriteLine($"cores: {Environment.ProcessorCount}, rounds: {options.Rounds}, seconds per run: {options.Seconds}");

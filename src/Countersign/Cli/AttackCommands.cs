@@ -24,7 +24,20 @@ internal static class AttackCommands
 
     private static Command Mode(string name, string description, AttackMode mode)
     {
-        var target = new Option<Uri>("--target") { Description = "Base URL of the server, e.g. http://127.0.0.1:5080.", Required = true };
+        var target = new Option<Uri>("--target")
+        {
+            Description = "Base URL of the server, e.g. http://127.0.0.1:5080.",
+            Required = true,
+            CustomParser = r =>
+            {
+                if (Uri.TryCreate(r.Tokens.Single().Value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+                {
+                    return uri;
+                }
+                r.AddError("--target must be an absolute http:// or https:// URL.");
+                return null;
+            },
+        };
         var users = new Option<FileInfo>("--users") { Description = "File with one username per line.", Required = true };
         var passwords = new Option<FileInfo>("--passwords") { Description = "File with one password per line, tried in order.", Required = true };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight at once (default 4).", DefaultValueFactory = _ => 4 };

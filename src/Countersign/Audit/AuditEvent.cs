@@ -43,6 +43,9 @@ public static class AuditActions
     public const string SecretsReencrypted = "secrets_reencrypted";
     public const string LockedOut = "locked_out";
     public const string LockoutCleared = "lockout_cleared";
+    public const string TotpEnabled = "totp_enabled";
+    public const string TotpDisabled = "totp_disabled";
+    public const string RecoveryCodesRegenerated = "recovery_codes_regenerated";
 }
 
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>

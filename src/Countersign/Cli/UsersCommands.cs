@@ -109,6 +109,14 @@ internal static class UsersCommands
         removeRole.Add(role);
         users.Add(removeRole);
 
+        users.Add(WithUser("reset-mfa", "Turn off the account's authenticator app and recovery codes, so it can enrol again (audited).", configure, name,
+            async (services, user, ct) =>
+            {
+                await services.GetRequiredService<Totp.SecondFactorAdmin>().RemoveAsync(user, "admin_cli", null, new Sessions.ClientInfo(null, null), ct);
+                Console.WriteLine($"Second factors of {user.UserName} are reset; its sessions are ended.");
+                return 0;
+            }));
+
         var file = new Argument<FileInfo>("file") { Description = "CSV with lines username,bcrypt_hash (a header line is skipped)." };
         var import = new Command("import", "Import accounts with bcrypt hashes; each moves to Argon2id at its next sign-in.") { file };
         import.SetAction((p, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>

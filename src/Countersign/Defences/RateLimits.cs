@@ -1,6 +1,7 @@
 using System.Globalization;
 using Countersign.Ephemeral;
 using Countersign.Operations;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Countersign.Defences;
@@ -69,7 +70,7 @@ public static class RateLimitExtensions
             return await next(context);
         });
 
-    public static IResult TooManyRequests(HttpContext http, TimeSpan wait)
+    public static ProblemHttpResult TooManyRequests(HttpContext http, TimeSpan wait)
     {
         var seconds = (int)Math.Ceiling(wait.TotalSeconds);
         http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

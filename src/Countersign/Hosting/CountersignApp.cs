@@ -7,6 +7,7 @@ using Countersign.Operations;
 using Countersign.Secrets;
 using Countersign.Sessions;
 using Countersign.Storage;
+using Countersign.Totp;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
 
@@ -39,6 +40,7 @@ public static class CountersignApp
         builder.AddAccounts();
         builder.AddSessions();
         builder.AddDefences();
+        builder.AddTotp();
         builder.AddOperations();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
@@ -59,6 +61,7 @@ public static class CountersignApp
         app.MapAccounts();
         app.MapSessions();
         app.MapDefences();
+        app.MapTotp();
         app.MapAudit();
         app.MapOperations();
         app.MapRazorPages();

@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Countersign.Defences;
+using Countersign.Ephemeral;
 using Countersign.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -13,16 +15,27 @@ namespace Countersign.Pages;
 /// <summary>
 /// The browser sign-in: the same pipeline, limits and generic failure as the API. When a proof of work
 /// is needed, the altcha widget solves it in the browser and its payload travels in the <c>altcha</c> field.
+/// When a second factor is needed, the page asks for it on a second step without re-sending the password:
+/// the first step hands out a signed, five-minute, single-use step token naming the user.
 /// </summary>
-public sealed class LoginModel(PasswordLogin login, RateLimiter limiter, ClientFailures clientFailures, Captcha captcha) : PageModel
+public sealed class LoginModel(
+    PasswordLogin login, RateLimiter limiter, ClientFailures clientFailures, Captcha captcha,
+    IDataProtectionProvider protection, IEphemeralStore store) : PageModel
 {
     public const string InvalidCredentials = "The username or password is incorrect.";
+    private static readonly TimeSpan StepLifetime = TimeSpan.FromMinutes(5);
 
     [BindProperty]
     public string? Username { get; set; }
 
     [BindProperty]
     public string? Password { get; set; }
+
+    [BindProperty]
+    public string? Code { get; set; }
+
+    [BindProperty]
+    public string? StepToken { get; set; }
 
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -32,8 +45,14 @@ public sealed class LoginModel(PasswordLogin login, RateLimiter limiter, ClientF
     /// <summary>A fresh challenge for the widget, when this client must solve one.</summary>
     public string? CaptchaJson { get; private set; }
 
+    private ITimeLimitedDataProtector StepProtector =>
+        protection.CreateProtector("Countersign.Sessions.MfaStep.v1").ToTimeLimitedDataProtector();
+
+    private string? ClientIp => HttpContext.Connection.RemoteIpAddress?.ToString();
+
     public async Task OnGetAsync()
     {
+        StepToken = null;
         if (await clientFailures.RequireCaptchaAsync(ClientIp))
         {
             NewChallenge();
@@ -42,34 +61,71 @@ public sealed class LoginModel(PasswordLogin login, RateLimiter limiter, ClientF
 
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
     {
+        StepToken = null;
         if (await limiter.HitAsync(RateLimitedRoute.Login, ClientIp) is { } wait)
         {
-            Response.Headers.RetryAfter = ((int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return Fail(StatusCodes.Status429TooManyRequests, $"Too many attempts. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.");
+            return TooMany(wait);
         }
         if (string.IsNullOrEmpty(Username) || string.IsNullOrEmpty(Password))
         {
             return Fail(StatusCodes.Status400BadRequest, InvalidCredentials);
         }
         var solution = Request.Form["altcha"].ToString();
-        var result = await login.SignInAsync(Username, Password, solution.Length == 0 ? null : solution, SessionKinds.Browser,
-            ClientInfo.From(HttpContext), ct);
+        var result = await login.SignInAsync(new LoginAttempt(Username, Password, solution.Length == 0 ? null : solution),
+            SessionKinds.Browser, ClientInfo.From(HttpContext), ct);
         switch (result.Outcome)
         {
-            case LoginOutcome.Locked:
+            case LoginOutcome.Succeeded:
+                return await SignInBrowserAsync(result);
+            case LoginOutcome.SecondFactorRequired:
+                StepToken = NewStepToken(result.User!.Id);
+                return Page();
+            case LoginOutcome.Locked or LoginOutcome.CaptchaRequired:
                 NewChallenge();
-                return Fail(StatusCodes.Status423Locked, "Too many failed attempts. Wait for the check below to finish, then sign in again.");
-            case LoginOutcome.CaptchaRequired:
-                NewChallenge();
-                return Fail(StatusCodes.Status428PreconditionRequired, "Too many failed attempts. Wait for the check below to finish, then sign in again.");
-            case LoginOutcome.InvalidCredentials:
+                return Fail(result.Outcome == LoginOutcome.Locked ? StatusCodes.Status423Locked : StatusCodes.Status428PreconditionRequired,
+                    "Too many failed attempts. Wait for the check below to finish, then sign in again.");
+            default:
                 if (await clientFailures.RequireCaptchaAsync(ClientIp))
                 {
                     NewChallenge();
                 }
                 return Fail(StatusCodes.Status401Unauthorized, InvalidCredentials);
         }
+    }
 
+    public async Task<IActionResult> OnPostCodeAsync(CancellationToken ct)
+    {
+        if (await limiter.HitAsync(RateLimitedRoute.SecondFactor, ClientIp) is { } wait)
+        {
+            return TooMany(wait);
+        }
+        var token = StepToken;
+        StepToken = null;
+        if (await SpendStepTokenAsync(token) is not { } userId)
+        {
+            return Fail(StatusCodes.Status400BadRequest, "That sign-in took too long. Please start again.");
+        }
+        var code = (Code ?? "").Trim();
+        var isTotp = code.Length == 6 && code.All(char.IsAsciiDigit);
+        var result = await login.CompleteSecondFactorAsync(userId, isTotp ? code : null, isTotp ? null : code, SessionKinds.Browser,
+            ClientInfo.From(HttpContext), ct);
+        switch (result.Outcome)
+        {
+            case LoginOutcome.Succeeded:
+                return await SignInBrowserAsync(result);
+            case LoginOutcome.InvalidSecondFactor:
+                StepToken = NewStepToken(userId);
+                return Fail(StatusCodes.Status400BadRequest, "The code is not valid.");
+            case LoginOutcome.Locked:
+                NewChallenge();
+                return Fail(StatusCodes.Status423Locked, "Too many failed attempts. Wait for the check below to finish, then sign in again.");
+            default:
+                return Fail(StatusCodes.Status401Unauthorized, InvalidCredentials);
+        }
+    }
+
+    private async Task<IActionResult> SignInBrowserAsync(LoginResult result)
+    {
         var user = result.User!;
         var claims = new List<Claim>
         {
@@ -84,9 +140,40 @@ public sealed class LoginModel(PasswordLogin login, RateLimiter limiter, ClientF
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/account");
     }
 
-    private string? ClientIp => HttpContext.Connection.RemoteIpAddress?.ToString();
+    private string NewStepToken(Guid userId) =>
+        StepProtector.Protect($"{userId:N}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))}", StepLifetime);
+
+    /// <summary>The user the token names, once: a token presented twice, forged or expired yields null.</summary>
+    private async Task<Guid?> SpendStepTokenAsync(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+        string payload;
+        try
+        {
+            payload = StepProtector.Unprotect(token);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
+        var parts = payload.Split('.');
+        return parts.Length == 2 && Guid.TryParseExact(parts[0], "N", out var userId)
+            && await store.SetIfAbsentAsync("mfastep:" + parts[1], "1", StepLifetime + TimeSpan.FromMinutes(1))
+            ? userId
+            : null;
+    }
 
     private void NewChallenge() => CaptchaJson = JsonSerializer.Serialize(captcha.Create());
+
+    private PageResult TooMany(TimeSpan wait)
+    {
+        var seconds = (int)Math.Ceiling(wait.TotalSeconds);
+        Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return Fail(StatusCodes.Status429TooManyRequests, $"Too many attempts. Try again in {seconds} seconds.");
+    }
 
     private PageResult Fail(int status, string message)
     {

@@ -13,6 +13,7 @@ namespace Countersign.Secrets;
 public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager keyManager, CountersignDb db, TimeProvider time)
 {
     public const string SigningKeyPurpose = "Countersign.Sessions.SigningKey.v1";
+    public const string TotpPurpose = "Countersign.Totp.Secret.v1";
 
     public byte[] Protect(string purpose, byte[] secret) => provider.CreateProtector(purpose).Protect(secret);
 
@@ -36,6 +37,11 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
         await foreach (var key in db.SigningKeys.AsAsyncEnumerable().WithCancellation(ct))
         {
             key.ProtectedPrivateKey = Protect(SigningKeyPurpose, Unprotect(SigningKeyPurpose, key.ProtectedPrivateKey));
+            count++;
+        }
+        await foreach (var totp in db.TotpAuthenticators.AsAsyncEnumerable().WithCancellation(ct))
+        {
+            totp.ProtectedSecret = Protect(TotpPurpose, Unprotect(TotpPurpose, totp.ProtectedSecret));
             count++;
         }
         await db.SaveChangesAsync(ct);

@@ -16,7 +16,14 @@ public enum LoginOutcome
     Locked,
     /// <summary>This client address failed too often; every attempt needs a solved challenge.</summary>
     CaptchaRequired,
+    /// <summary>The password is right and a second factor is needed (HTTP 417).</summary>
+    SecondFactorRequired,
+    /// <summary>The second factor is wrong, reused or spent (HTTP 400).</summary>
+    InvalidSecondFactor,
 }
+
+/// <summary>What a client presents: the password and, when asked for, one second factor.</summary>
+public sealed record LoginAttempt(string Username, string Password, string? Captcha = null, string? TotpCode = null, string? RecoveryCode = null);
 
 public sealed record LoginResult(LoginOutcome Outcome, User? User = null, IList<string>? Roles = null,
     SessionFamily? Session = null, TokenPair? Tokens = null, DateTimeOffset? LockedUntil = null)
@@ -39,17 +46,19 @@ public sealed class PasswordLogin(
     Lockout lockout,
     ClientFailures clientFailures,
     Captcha captcha,
+    Totp.TotpService totp,
+    Totp.RecoveryCodes recoveryCodes,
     AuditLog audit,
     AttemptLog attempts,
     TimeProvider time)
 {
-    public async Task<LoginResult> SignInAsync(string username, string password, string? captchaSolution, string kind, ClientInfo client,
-        CancellationToken ct = default)
+    public async Task<LoginResult> SignInAsync(LoginAttempt attempt, string kind, ClientInfo client, CancellationToken ct = default)
     {
         var started = Stopwatch.GetTimestamp();
+        var (username, password) = (attempt.Username, attempt.Password);
         var normalized = normalizer.NormalizeName(username)!;
         var shownName = UsernameNormalizer.Canonical(username);
-        var solved = captchaSolution is not null && await captcha.VerifyAsync(captchaSolution);
+        var solved = attempt.Captcha is not null && await captcha.VerifyAsync(attempt.Captcha);
         var protections = Protections(solved);
 
         if (!solved && await clientFailures.RequireCaptchaAsync(client.Ip))
@@ -90,40 +99,112 @@ public sealed class PasswordLogin(
 
         if (reason is not null)
         {
-            await clientFailures.RecordAsync(client.Ip);
-            var lockedNow = lockout.Enabled && await lockout.RecordFailureAsync(normalized, reserved);
-            await using (var tx = await db.Database.BeginTransactionAsync(ct))
-            {
-                await audit.RecordAsync(db, new(AuditActions.LoginFailed, user?.Id, shownName, client.Ip, SessionService.Detail(new { reason })), ct);
-                if (lockedNow)
-                {
-                    await audit.RecordAsync(db, new(AuditActions.LockedOut, user?.Id, shownName, client.Ip, null), ct);
-                }
-                await tx.CommitAsync(ct);
-            }
-            Log(shownName, "failure", reason, hashMode, protections, started, client);
+            await FailAsync(normalized, reserved, user, shownName, reason, hashMode, protections, started, client, ct);
             return new(LoginOutcome.InvalidCredentials);
         }
 
+        if (await totp.IsEnabledAsync(user!.Id, ct))
+        {
+            if (attempt.TotpCode is null && attempt.RecoveryCode is null)
+            {
+                // Not a failure and not a success: the lockout count stays as it is.
+                Log(shownName, "refused", "second_factor_required", hashMode, protections, started, client);
+                return new(LoginOutcome.SecondFactorRequired, user);
+            }
+            var secondFactor = await CheckSecondFactorAsync(user, attempt, ct);
+            if (secondFactor is not null)
+            {
+                await FailAsync(normalized, reserved, user, shownName, secondFactor, hashMode, protections, started, client, ct);
+                return new(LoginOutcome.InvalidSecondFactor, user);
+            }
+        }
+        return await SucceedAsync(user, found!.Roles, verdict == PasswordVerificationResult.SuccessRehashNeeded ? password : null,
+            hashMode, kind, protections, started, client, ct);
+    }
+
+    /// <summary>
+    /// The browser's second step: the password was checked by <see cref="SignInAsync"/> moments ago (the
+    /// caller holds a signed, single-use step token for this user), now the code.
+    /// </summary>
+    public async Task<LoginResult> CompleteSecondFactorAsync(Guid userId, string? totpCode, string? recoveryCode, string kind, ClientInfo client,
+        CancellationToken ct = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var found = await db.Users.Where(u => u.Id == userId)
+            .Select(u => new { User = u, Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList() })
+            .FirstOrDefaultAsync(ct);
+        if (found is null || found.User.IsDisabled)
+        {
+            return new(LoginOutcome.InvalidCredentials);
+        }
+        var user = found.User;
+        var protections = Protections(solved: false);
+        var normalized = user.NormalizedUserName!;
+        if (lockout.Enabled && await lockout.LockedUntilAsync(normalized) is { } until)
+        {
+            Log(user.UserName!, "refused", "locked", "none", protections, started, client);
+            return new(LoginOutcome.Locked, LockedUntil: until);
+        }
+        var failure = await CheckSecondFactorAsync(user, new LoginAttempt(user.UserName!, "", null, totpCode, recoveryCode), ct);
+        if (failure is not null)
+        {
+            await FailAsync(normalized, null, user, user.UserName!, failure, "none", protections, started, client, ct);
+            return new(LoginOutcome.InvalidSecondFactor, user);
+        }
+        return await SucceedAsync(user, found.Roles, null, PasswordHasher.Mode(user.PasswordHash), kind, protections, started, client, ct);
+    }
+
+    /// <summary>Null when the second factor is good; otherwise the reason for the audit log.</summary>
+    private async Task<string?> CheckSecondFactorAsync(User user, LoginAttempt attempt, CancellationToken ct)
+    {
+        if (attempt.TotpCode is { } code)
+        {
+            return await totp.VerifyAsync(user.Id, code, ct) ? null : "wrong_totp_code";
+        }
+        return attempt.RecoveryCode is { } recovery && await recoveryCodes.UseAsync(user.Id, recovery, ct) ? null : "wrong_recovery_code";
+    }
+
+    /// <summary>A failed password or second factor: counted per username and per address, audited, logged.</summary>
+    private async Task FailAsync(string normalized, long? reserved, User? user, string shownName, string reason, string hashMode,
+        List<string> protections, long started, ClientInfo client, CancellationToken ct)
+    {
+        await clientFailures.RecordAsync(client.Ip);
+        var lockedNow = lockout.Enabled && await lockout.RecordFailureAsync(normalized, reserved);
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            await audit.RecordAsync(db, new(AuditActions.LoginFailed, user?.Id, shownName, client.Ip, SessionService.Detail(new { reason })), ct);
+            if (lockedNow)
+            {
+                await audit.RecordAsync(db, new(AuditActions.LockedOut, user?.Id, shownName, client.Ip, null), ct);
+            }
+            await tx.CommitAsync(ct);
+        }
+        Log(shownName, "failure", reason, hashMode, protections, started, client);
+    }
+
+    private async Task<LoginResult> SucceedAsync(User user, IList<string> roles, string? rehashPassword, string hashMode, string kind,
+        List<string> protections, long started, ClientInfo client, CancellationToken ct)
+    {
+        var normalized = user.NormalizedUserName!;
         if (lockout.Enabled)
         {
             await lockout.ClearAsync(normalized);
         }
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
-        if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+        if (rehashPassword is not null)
         {
             // Lazy migration: the plaintext is only in hand now, so this is the moment to upgrade.
-            user!.PasswordHash = hasher.HashPassword(user, password);
+            user.PasswordHash = hasher.HashPassword(user, rehashPassword);
             await audit.RecordAsync(db, new(AuditActions.PasswordRehashed, user.Id, user.UserName, client.Ip,
                 SessionService.Detail(new { from = hashMode })), ct);
         }
-        var session = sessions.Start(user!, kind, client);
-        var tokens = kind == SessionKinds.Api ? sessions.Issue(user!, found!.Roles, session.Id) : null;
-        await audit.RecordAsync(db, new(AuditActions.LoginSucceeded, user!.Id, user.UserName, client.Ip,
+        var session = sessions.Start(user, kind, client);
+        var tokens = kind == SessionKinds.Api ? sessions.Issue(user, roles, session.Id) : null;
+        await audit.RecordAsync(db, new(AuditActions.LoginSucceeded, user.Id, user.UserName, client.Ip,
             SessionService.Detail(new { session_id = session.Id, kind })), ct);
         await transaction.CommitAsync(ct);
         Log(user.UserName!, "success", "ok", hashMode, protections, started, client);
-        return new(LoginOutcome.Succeeded, user, found!.Roles, session, tokens);
+        return new(LoginOutcome.Succeeded, user, roles, session, tokens);
     }
 
     private List<string> Protections(bool solved)

@@ -141,6 +141,14 @@ public sealed class SessionService(
             .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
     }
 
+    /// <summary>Ends every session of a user but one (the caller's own, when there is one).</summary>
+    public Task<int> RevokeOthersAsync(Guid userId, Guid? keep, string reason, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        return db.SessionFamilies.Where(f => f.UserId == userId && f.RevokedAt == null && f.Id != keep)
+            .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
+    }
+
     /// <summary>The user's live sessions, newest first.</summary>
     public async Task<List<SessionFamily>> ListActiveAsync(Guid userId, CancellationToken ct = default)
     {

@@ -9,8 +9,11 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Countersign.Sessions;
 
-/// <summary><c>captcha</c> is the base64 payload of a solved proof-of-work challenge, when one is asked for.</summary>
-public sealed record LoginRequest(string? Username, string? Password, string? Captcha);
+/// <summary>
+/// <c>captcha</c> is the base64 payload of a solved proof-of-work challenge, when one is asked for;
+/// <c>totp_code</c> or <c>recovery_code</c> is the second factor, when a 417 asked for one.
+/// </summary>
+public sealed record LoginRequest(string? Username, string? Password, string? Captcha, string? TotpCode, string? RecoveryCode);
 
 public sealed record RefreshRequest(string? RefreshToken);
 
@@ -25,7 +28,8 @@ public static class SessionsApi
     {
         var auth = app.MapGroup("/api/auth").WithTags("Sessions");
         auth.MapPost("/login", Login).RateLimited(RateLimitedRoute.Login)
-            .WithSummary("Sign in with a username and password; returns tokens. 423 locked, 428 proof of work needed, 429 rate limited.");
+            .WithSummary("Sign in with a username and password (and a second factor when 417 asks for one); returns tokens. " +
+                "400 wrong second factor, 423 locked, 428 proof of work needed, 429 rate limited.");
         auth.MapPost("/refresh", Refresh).WithSummary("Exchange a refresh token for a new pair (rotation).");
         auth.MapPost("/logout", Logout).WithSummary("End the session a refresh token belongs to.");
 
@@ -39,15 +43,28 @@ public static class SessionsApi
     }
 
     private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> Login(
-        [FromBody] LoginRequest body, PasswordLogin login, Captcha captcha, TimeProvider time, HttpContext http, CancellationToken ct)
+        [FromBody] LoginRequest body, PasswordLogin login, Captcha captcha, RateLimiter limiter, TimeProvider time, HttpContext http,
+        CancellationToken ct)
     {
         if (string.IsNullOrEmpty(body.Username) || string.IsNullOrEmpty(body.Password))
         {
             return Problems.InvalidRequest("username and password are required.", Missing(("username", body.Username), ("password", body.Password)));
         }
-        var result = await login.SignInAsync(body.Username, body.Password, body.Captcha, SessionKinds.Api, ClientInfo.From(http), ct);
+        if ((body.TotpCode ?? body.RecoveryCode) is not null
+            && await limiter.HitAsync(RateLimitedRoute.SecondFactor, http.Connection.RemoteIpAddress?.ToString()) is { } wait)
+        {
+            return RateLimitExtensions.TooManyRequests(http, wait);
+        }
+        var result = await login.SignInAsync(new LoginAttempt(body.Username, body.Password, body.Captcha, body.TotpCode, body.RecoveryCode),
+            SessionKinds.Api, ClientInfo.From(http), ct);
         switch (result.Outcome)
         {
+            case LoginOutcome.SecondFactorRequired:
+                return Problems.Of(StatusCodes.Status417ExpectationFailed, "mfa_required",
+                    "A second factor is needed: send the password again with totp_code or recovery_code.",
+                    extensions: [new("methods", SecondFactorMethods)]);
+            case LoginOutcome.InvalidSecondFactor:
+                return Problems.Of(StatusCodes.Status400BadRequest, "invalid_mfa_code", "The code is not valid.");
             case LoginOutcome.Succeeded:
                 var t = result.Tokens!;
                 return TypedResults.Ok(new TokenResponse(t.AccessToken, "Bearer", t.ExpiresIn, t.RefreshToken));
@@ -122,6 +139,8 @@ public static class SessionsApi
         await tx.CommitAsync(ct);
         return TypedResults.NoContent();
     }
+
+    private static readonly string[] SecondFactorMethods = ["totp", "recovery_code"];
 
     internal static Dictionary<string, string[]> Missing(params (string Name, string? Value)[] fields) =>
         fields.Where(f => string.IsNullOrEmpty(f.Value)).ToDictionary(f => f.Name, _ => Required);

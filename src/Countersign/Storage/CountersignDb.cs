@@ -20,6 +20,8 @@ public abstract class CountersignDb(DbContextOptions options)
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<Totp.TotpAuthenticator> TotpAuthenticators => Set<Totp.TotpAuthenticator>();
+    public DbSet<Totp.RecoveryCode> RecoveryCodes => Set<Totp.RecoveryCode>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using Countersign.Accounts;
+using Countersign.Secrets;
+using Countersign.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using OtpNet;
+using QRCoder;
+
+namespace Countersign.Totp;
+
+public sealed record TotpEnrolment(string Secret, string OtpauthUri, string QrPngBase64, string QrSvg);
+
+/// <summary>
+/// Authenticator-app codes: enrolment, confirmation and verification. The secret is 160 random bits
+/// (RFC 4226 §4), encrypted with its own Data Protection purpose; nothing is active until a code confirms
+/// the user's app has it. Replay is refused with one conditional update on the last accepted step, which is
+/// atomic on one node or many.
+/// </summary>
+public sealed class TotpService(CountersignDb db, SecretStore secrets, IOptionsMonitor<TotpOptions> options, TimeProvider time)
+{
+    public Task<bool> IsEnabledAsync(Guid userId, CancellationToken ct = default) =>
+        db.TotpAuthenticators.AnyAsync(t => t.UserId == userId && t.ConfirmedAt != null, ct);
+
+    /// <summary>Starts (or restarts) enrolment; null when an authenticator is already active.</summary>
+    public async Task<TotpEnrolment?> StartAsync(User user, CancellationToken ct = default)
+    {
+        var existing = await db.TotpAuthenticators.FindAsync([user.Id], ct);
+        if (existing?.ConfirmedAt is not null)
+        {
+            return null;
+        }
+        var secret = RandomNumberGenerator.GetBytes(20);
+        if (existing is null)
+        {
+            db.TotpAuthenticators.Add(new TotpAuthenticator { UserId = user.Id, ProtectedSecret = Protect(secret), CreatedAt = time.GetUtcNow() });
+        }
+        else
+        {
+            existing.ProtectedSecret = Protect(secret);
+            existing.CreatedAt = time.GetUtcNow();
+            existing.LastStep = 0;
+        }
+        await db.SaveChangesAsync(ct);
+        return Describe(user, secret);
+    }
+
+    /// <summary>The pending enrolment again (the page shows it until confirmed); null when there is none.</summary>
+    public async Task<TotpEnrolment?> PendingAsync(User user, CancellationToken ct = default)
+    {
+        var pending = await db.TotpAuthenticators.AsNoTracking().FirstOrDefaultAsync(t => t.UserId == user.Id && t.ConfirmedAt == null, ct);
+        return pending is null ? null : Describe(user, Unprotect(pending.ProtectedSecret));
+    }
+
+    /// <summary>Activates a pending enrolment when the code matches. The caller commits with its audit event.</summary>
+    public async Task<bool> ConfirmAsync(Guid userId, string code, CancellationToken ct = default)
+    {
+        if (!await ClaimAsync(userId, code, confirmed: false, ct))
+        {
+            return false;
+        }
+        var now = time.GetUtcNow();
+        await db.TotpAuthenticators.Where(t => t.UserId == userId).ExecuteUpdateAsync(s => s.SetProperty(t => t.ConfirmedAt, now), ct);
+        return true;
+    }
+
+    /// <summary>Checks a code of an active authenticator, accepting each step at most once.</summary>
+    public Task<bool> VerifyAsync(Guid userId, string code, CancellationToken ct = default) => ClaimAsync(userId, code, confirmed: true, ct);
+
+    public Task<int> RemoveAsync(Guid userId, CancellationToken ct = default) =>
+        db.TotpAuthenticators.Where(t => t.UserId == userId).ExecuteDeleteAsync(ct);
+
+    private async Task<bool> ClaimAsync(Guid userId, string code, bool confirmed, CancellationToken ct)
+    {
+        var row = await db.TotpAuthenticators.AsNoTracking()
+            .FirstOrDefaultAsync(t => t.UserId == userId && (t.ConfirmedAt != null) == confirmed, ct);
+        code = new string(code.Where(c => !char.IsWhiteSpace(c)).ToArray());
+        if (row is null || Rfc6238.MatchingStep(Unprotect(row.ProtectedSecret), code, time.GetUtcNow()) is not { } step)
+        {
+            return false;
+        }
+        // RFC 6238 §5.2: "the verifier MUST NOT accept the second attempt of the same OTP". Of two requests
+        // with one code, on any node, the database lets exactly one move LastStep forward.
+        return await db.TotpAuthenticators
+            .Where(t => t.UserId == userId && t.LastStep < step)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.LastStep, step), ct) == 1;
+    }
+
+    private TotpEnrolment Describe(User user, byte[] secret)
+    {
+        var base32 = Base32Encoding.ToString(secret).TrimEnd('=');
+        var issuer = options.CurrentValue.Issuer;
+        // The Key Uri Format authenticator apps read: otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…
+        var uri = $"otpauth://totp/{Uri.EscapeDataString(issuer)}:{Uri.EscapeDataString(user.UserName!)}" +
+                  $"?secret={base32}&issuer={Uri.EscapeDataString(issuer)}&algorithm=SHA1&digits={Rfc6238.Digits}&period={Rfc6238.Period}";
+        using var generator = new QRCodeGenerator();
+        using var data = generator.CreateQrCode(uri, QRCodeGenerator.ECCLevel.M);
+        var png = Convert.ToBase64String(new PngByteQRCode(data).GetGraphic(6));
+        var svg = new SvgQRCode(data).GetGraphic(6);
+        return new(base32, uri, png, svg);
+    }
+
+    private byte[] Protect(byte[] secret) => secrets.Protect(SecretStore.TotpPurpose, secret);
+
+    private byte[] Unprotect(byte[] payload) => secrets.Unprotect(SecretStore.TotpPurpose, payload);
+}

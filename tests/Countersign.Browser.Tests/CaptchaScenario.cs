@@ -44,7 +44,7 @@ public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixtu
         {
             await page.GetByLabel("Username").FillAsync(name);
             await page.GetByLabel("Password").FillAsync("wrong password " + i);
-            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
             Assert.Equal("The username or password is incorrect.", await page.Locator("#login-error").InnerTextAsync());
         }
 
@@ -61,7 +61,7 @@ public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixtu
 
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await page.WaitForURLAsync("**/account");
         Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
     }

@@ -30,7 +30,7 @@ public sealed class SignInScenario(BrowserFixture fixture) : IClassFixture<Brows
 
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
 
         await page.WaitForURLAsync("**/account");
         Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
@@ -56,11 +56,11 @@ public sealed class SignInScenario(BrowserFixture fixture) : IClassFixture<Brows
         await page.GotoAsync("/login");
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync("not the password");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         Assert.Equal("The username or password is incorrect.", await page.Locator("#login-error").InnerTextAsync());
 
         await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await page.WaitForURLAsync("**/account");
         var sessionCookie = (await context.CookiesAsync()).Single(c => c.Name == "__Host-countersign");
 

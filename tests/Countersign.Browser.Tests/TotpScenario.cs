@@ -52,7 +52,7 @@ public sealed class TotpScenario(BrowserFixture fixture) : IClassFixture<Browser
         await page.GotoAsync("/login");
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
     }
 
     private static async Task<long> SettledStepAsync()

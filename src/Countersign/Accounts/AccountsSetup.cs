@@ -35,6 +35,8 @@ public static class AccountsSetup
             })
             .AddRoles<Role>()
             .AddEntityFrameworkStores<CountersignDb>()
+            // For its passkey ceremonies only: sessions are Countersign's own (Sessions/).
+            .AddSignInManager()
             .AddPasswordValidator<PasswordPolicy>()
             .AddUserValidator<UsernameValidator>();
         services.AddScoped<AccountAdmin>();

@@ -46,6 +46,9 @@ public static class AuditActions
     public const string TotpEnabled = "totp_enabled";
     public const string TotpDisabled = "totp_disabled";
     public const string RecoveryCodesRegenerated = "recovery_codes_regenerated";
+    public const string PasskeyAdded = "passkey_added";
+    public const string PasskeyRenamed = "passkey_renamed";
+    public const string PasskeyRemoved = "passkey_removed";
 }
 
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>

@@ -4,6 +4,7 @@ using Countersign.Audit;
 using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.Operations;
+using Countersign.Passkeys;
 using Countersign.Secrets;
 using Countersign.Sessions;
 using Countersign.Storage;
@@ -41,6 +42,7 @@ public static class CountersignApp
         builder.AddSessions();
         builder.AddDefences();
         builder.AddTotp();
+        builder.AddPasskeys();
         builder.AddOperations();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
@@ -62,6 +64,7 @@ public static class CountersignApp
         app.MapSessions();
         app.MapDefences();
         app.MapTotp();
+        app.MapPasskeys();
         app.MapAudit();
         app.MapOperations();
         app.MapRazorPages();

@@ -4,13 +4,15 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Pages;
 
 /// <summary>The signed-in user's account: profile, sessions and the Security section (second factors).</summary>
 [Authorize(Policy = Policies.BrowserSession)]
 public sealed class AccountModel(
-    UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors) : PageModel
+    UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors,
+    Storage.CountersignDb db, Audit.AuditLog audit) : PageModel
 {
     public Accounts.User Account { get; private set; } = null!;
     public IList<string> Roles { get; private set; } = [];
@@ -29,6 +31,66 @@ public sealed class AccountModel(
 
     [BindProperty]
     public string? Password { get; set; }
+
+    [BindProperty]
+    public string? CredentialId { get; set; }
+
+    [BindProperty]
+    public string? PasskeyName { get; set; }
+
+    public sealed record PasskeyView(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
+
+    public List<PasskeyView> Passkeys { get; private set; } = [];
+
+    public async Task<IActionResult> OnPostRenamePasskeyAsync(CancellationToken ct) =>
+        await ChangePasskeyAsync(Audit.AuditActions.PasskeyRenamed, async (user, passkey) =>
+        {
+            passkey.Name = (PasskeyName ?? "").Trim() is { Length: > 0 } name ? name[..Math.Min(name.Length, 64)] : passkey.Name;
+            return await users.AddOrUpdatePasskeyAsync(user, passkey);
+        }, ct);
+
+    /// <summary>Removing a passkey is a factor change: the user's other sessions end (ASVS 7.4.3).</summary>
+    public async Task<IActionResult> OnPostRemovePasskeyAsync(CancellationToken ct) =>
+        await ChangePasskeyAsync(Audit.AuditActions.PasskeyRemoved, async (user, passkey) =>
+        {
+            var result = await users.RemovePasskeyAsync(user, passkey.CredentialId);
+            await sessions.RevokeOthersAsync(user.Id, CurrentSession, "factor_changed", ct);
+            return result;
+        }, ct);
+
+    private async Task<IActionResult> ChangePasskeyAsync(string action, Func<Accounts.User, UserPasskeyInfo, Task<IdentityResult>> change, CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        if (CredentialId is null || !TryDecode(CredentialId, out var id) || await users.GetPasskeyAsync(Account, id) is not { } passkey)
+        {
+            return NotFound();
+        }
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if ((await change(Account, passkey)).Succeeded)
+        {
+            await audit.RecordAsync(db, new(action, Account.Id, Account.UserName, HttpContext.Connection.RemoteIpAddress?.ToString(),
+                SessionService.Detail(new { name = passkey.Name })), ct);
+            await tx.CommitAsync(ct);
+        }
+        return RedirectToPage();
+    }
+
+    private static bool TryDecode(string base64Url, out byte[] bytes)
+    {
+        try
+        {
+            bytes = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(base64Url);
+            return true;
+        }
+        catch (FormatException)
+        {
+            bytes = [];
+            return false;
+        }
+    }
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct) => await LoadAsync(ct) ? Page() : RedirectToPage("/Login");
 
@@ -102,6 +164,10 @@ public sealed class AccountModel(
         TotpEnabled = await totp.IsEnabledAsync(user.Id, ct);
         RecoveryCodesRemaining = await recoveryCodes.RemainingAsync(user.Id, ct);
         Enrolment = TotpEnabled ? null : await totp.PendingAsync(user, ct);
+        var uses = await db.PasskeyUses.Where(u => u.UserId == user.Id).ToListAsync(ct);
+        Passkeys = [.. (await users.GetPasskeysAsync(user)).Select(p => new PasskeyView(
+            Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.CredentialId), p.Name ?? "Passkey", p.CreatedAt,
+            uses.FirstOrDefault(u => u.CredentialId.AsSpan().SequenceEqual(p.CredentialId))?.LastUsedAt))];
         return true;
     }
 }

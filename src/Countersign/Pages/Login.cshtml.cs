@@ -1,12 +1,9 @@
 using System.Globalization;
-using System.Security.Claims;
 using System.Text.Json;
 using Countersign.Defences;
-using Countersign.Ephemeral;
 using Countersign.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -19,11 +16,9 @@ namespace Countersign.Pages;
 /// the first step hands out a signed, five-minute, single-use step token naming the user.
 /// </summary>
 public sealed class LoginModel(
-    PasswordLogin login, RateLimiter limiter, ClientFailures clientFailures, Captcha captcha,
-    IDataProtectionProvider protection, IEphemeralStore store) : PageModel
+    PasswordLogin login, RateLimiter limiter, ClientFailures clientFailures, Captcha captcha, StepTokens steps) : PageModel
 {
     public const string InvalidCredentials = "The username or password is incorrect.";
-    private static readonly TimeSpan StepLifetime = TimeSpan.FromMinutes(5);
 
     [BindProperty]
     public string? Username { get; set; }
@@ -42,11 +37,11 @@ public sealed class LoginModel(
 
     public string? Message { get; private set; }
 
+    /// <summary>The second factors this user has, for the second step.</summary>
+    public IReadOnlyList<string> Methods { get; private set; } = [];
+
     /// <summary>A fresh challenge for the widget, when this client must solve one.</summary>
     public string? CaptchaJson { get; private set; }
-
-    private ITimeLimitedDataProtector StepProtector =>
-        protection.CreateProtector("Countersign.Sessions.MfaStep.v1").ToTimeLimitedDataProtector();
 
     private string? ClientIp => HttpContext.Connection.RemoteIpAddress?.ToString();
 
@@ -78,7 +73,8 @@ public sealed class LoginModel(
             case LoginOutcome.Succeeded:
                 return await SignInBrowserAsync(result);
             case LoginOutcome.SecondFactorRequired:
-                StepToken = NewStepToken(result.User!.Id);
+                StepToken = steps.Create(result.User!.Id);
+                Methods = result.Methods;
                 return Page();
             case LoginOutcome.Locked or LoginOutcome.CaptchaRequired:
                 NewChallenge();
@@ -101,7 +97,7 @@ public sealed class LoginModel(
         }
         var token = StepToken;
         StepToken = null;
-        if (await SpendStepTokenAsync(token) is not { } userId)
+        if (await steps.SpendAsync(token) is not { } userId)
         {
             return Fail(StatusCodes.Status400BadRequest, "That sign-in took too long. Please start again.");
         }
@@ -114,7 +110,8 @@ public sealed class LoginModel(
             case LoginOutcome.Succeeded:
                 return await SignInBrowserAsync(result);
             case LoginOutcome.InvalidSecondFactor:
-                StepToken = NewStepToken(userId);
+                StepToken = steps.Create(userId);
+                Methods = result.Methods;
                 return Fail(StatusCodes.Status400BadRequest, "The code is not valid.");
             case LoginOutcome.Locked:
                 NewChallenge();
@@ -126,44 +123,9 @@ public sealed class LoginModel(
 
     private async Task<IActionResult> SignInBrowserAsync(LoginResult result)
     {
-        var user = result.User!;
-        var claims = new List<Claim>
-        {
-            new("sub", user.Id.ToString()),
-            new("name", user.UserName!),
-            new("sid", result.Session!.Id.ToString()),
-        };
-        claims.AddRange(result.Roles!.Select(r => new Claim("roles", r)));
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme, "name", "roles"));
         // A fresh cookie for a fresh session family: nothing from before sign-in carries over (ASVS 7.2.4).
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal);
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, BrowserPrincipal.For(result));
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/account");
-    }
-
-    private string NewStepToken(Guid userId) =>
-        StepProtector.Protect($"{userId:N}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16))}", StepLifetime);
-
-    /// <summary>The user the token names, once: a token presented twice, forged or expired yields null.</summary>
-    private async Task<Guid?> SpendStepTokenAsync(string? token)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return null;
-        }
-        string payload;
-        try
-        {
-            payload = StepProtector.Unprotect(token);
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-            return null;
-        }
-        var parts = payload.Split('.');
-        return parts.Length == 2 && Guid.TryParseExact(parts[0], "N", out var userId)
-            && await store.SetIfAbsentAsync("mfastep:" + parts[1], "1", StepLifetime + TimeSpan.FromMinutes(1))
-            ? userId
-            : null;
     }
 
     private void NewChallenge() => CaptchaJson = JsonSerializer.Serialize(captcha.Create());

@@ -28,6 +28,9 @@ public sealed record LoginAttempt(string Username, string Password, string? Capt
 public sealed record LoginResult(LoginOutcome Outcome, User? User = null, IList<string>? Roles = null,
     SessionFamily? Session = null, TokenPair? Tokens = null, DateTimeOffset? LockedUntil = null)
 {
+    /// <summary>The second factors the user has (<c>totp</c>, <c>recovery_code</c>, <c>passkey</c>), when one is asked for.</summary>
+    public IReadOnlyList<string> Methods { get; init; } = [];
+
     public bool Succeeded => Outcome == LoginOutcome.Succeeded;
 }
 
@@ -103,19 +106,20 @@ public sealed class PasswordLogin(
             return new(LoginOutcome.InvalidCredentials);
         }
 
-        if (await totp.IsEnabledAsync(user!.Id, ct))
+        var methods = await SecondFactorsAsync(user!.Id, ct);
+        if (methods.Count > 0)
         {
             if (attempt.TotpCode is null && attempt.RecoveryCode is null)
             {
                 // Not a failure and not a success: the lockout count stays as it is.
                 Log(shownName, "refused", "second_factor_required", hashMode, protections, started, client);
-                return new(LoginOutcome.SecondFactorRequired, user);
+                return new(LoginOutcome.SecondFactorRequired, user) { Methods = methods };
             }
             var secondFactor = await CheckSecondFactorAsync(user, attempt, ct);
             if (secondFactor is not null)
             {
                 await FailAsync(normalized, reserved, user, shownName, secondFactor, hashMode, protections, started, client, ct);
-                return new(LoginOutcome.InvalidSecondFactor, user);
+                return new(LoginOutcome.InvalidSecondFactor, user) { Methods = methods };
             }
         }
         return await SucceedAsync(user, found!.Roles, verdict == PasswordVerificationResult.SuccessRehashNeeded ? password : null,
@@ -149,9 +153,41 @@ public sealed class PasswordLogin(
         if (failure is not null)
         {
             await FailAsync(normalized, null, user, user.UserName!, failure, "none", protections, started, client, ct);
-            return new(LoginOutcome.InvalidSecondFactor, user);
+            return new(LoginOutcome.InvalidSecondFactor, user) { Methods = await SecondFactorsAsync(user.Id, ct) };
         }
         return await SucceedAsync(user, found.Roles, null, PasswordHasher.Mode(user.PasswordHash), kind, protections, started, client, ct);
+    }
+
+    /// <summary>
+    /// A passkey proved the user (a phishing-resistant factor on its own): start the session, unless the
+    /// account is disabled or its username is locked.
+    /// </summary>
+    public async Task<LoginResult> PasskeySignInAsync(User user, string kind, ClientInfo client, CancellationToken ct = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var protections = Protections(solved: false);
+        if (user.IsDisabled || (lockout.Enabled && await lockout.LockedUntilAsync(user.NormalizedUserName!) is not null))
+        {
+            Log(user.UserName!, "refused", user.IsDisabled ? "disabled" : "locked", "passkey", protections, started, client);
+            return new(LoginOutcome.InvalidCredentials);
+        }
+        var roles = await db.UserRoles.Where(ur => ur.UserId == user.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToListAsync(ct);
+        return await SucceedAsync(user, roles, null, "passkey", kind, protections, started, client, ct);
+    }
+
+    /// <summary>The second factors the user has set up; empty means the password is enough.</summary>
+    private async Task<List<string>> SecondFactorsAsync(Guid userId, CancellationToken ct)
+    {
+        var methods = new List<string>();
+        if (await totp.IsEnabledAsync(userId, ct))
+        {
+            methods.AddRange(["totp", "recovery_code"]);
+        }
+        if (await db.UserPasskeys.AnyAsync(p => p.UserId == userId, ct))
+        {
+            methods.Add("passkey");
+        }
+        return methods;
     }
 
     /// <summary>Null when the second factor is good; otherwise the reason for the audit log.</summary>

@@ -62,7 +62,7 @@ public static class SessionsApi
             case LoginOutcome.SecondFactorRequired:
                 return Problems.Of(StatusCodes.Status417ExpectationFailed, "mfa_required",
                     "A second factor is needed: send the password again with totp_code or recovery_code.",
-                    extensions: [new("methods", SecondFactorMethods)]);
+                    extensions: [new("methods", result.Methods)]);
             case LoginOutcome.InvalidSecondFactor:
                 return Problems.Of(StatusCodes.Status400BadRequest, "invalid_mfa_code", "The code is not valid.");
             case LoginOutcome.Succeeded:
@@ -139,8 +139,6 @@ public static class SessionsApi
         await tx.CommitAsync(ct);
         return TypedResults.NoContent();
     }
-
-    private static readonly string[] SecondFactorMethods = ["totp", "recovery_code"];
 
     internal static Dictionary<string, string[]> Missing(params (string Name, string? Value)[] fields) =>
         fields.Where(f => string.IsNullOrEmpty(f.Value)).ToDictionary(f => f.Name, _ => Required);

@@ -18,6 +18,7 @@ public static class SessionsSetup
         services.AddSingleton<AccessTokens>();
         services.AddScoped<SessionService>();
         services.AddScoped<PasswordLogin>();
+        services.AddSingleton<StepTokens>();
 
         var tokens = builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new();
         services.AddAuthentication(Schemes.ByPath)
@@ -26,6 +27,16 @@ public static class SessionsSetup
             .AddPolicyScheme(Schemes.ByPath, "Bearer for /api, cookie for pages", o => o.ForwardDefaultSelector = http =>
                 http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddJwtBearer()
+            // Identity keeps a passkey ceremony's challenge in this short-lived cookie between options and result.
+            .AddCookie(Microsoft.AspNetCore.Identity.IdentityConstants.TwoFactorUserIdScheme, cookie =>
+            {
+                cookie.Cookie.Name = tokens.InsecureDevCookies ? "countersign-passkey" : "__Host-countersign-passkey";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = SameSiteMode.Strict;
+                cookie.Cookie.SecurePolicy = tokens.InsecureDevCookies ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+                cookie.Cookie.Path = "/";
+                cookie.ExpireTimeSpan = TimeSpan.FromMinutes(5);
+            })
             .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, cookie =>
             {
                 // __Host- binds the cookie to this exact origin, path / and Secure (RFC 6265bis §4.1.3.2).

@@ -22,6 +22,7 @@ public abstract class CountersignDb(DbContextOptions options)
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<Totp.TotpAuthenticator> TotpAuthenticators => Set<Totp.TotpAuthenticator>();
     public DbSet<Totp.RecoveryCode> RecoveryCodes => Set<Totp.RecoveryCode>();
+    public DbSet<Passkeys.PasskeyUse> PasskeyUses => Set<Passkeys.PasskeyUse>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -1,0 +1,65 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Countersign.Ephemeral;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Countersign.Sessions;
+
+/// <summary>
+/// The browser's ticket from the password step to the second-factor step: signed, five minutes long,
+/// naming the user and spendable once (the nonce goes into the ephemeral store, shared by every node).
+/// The password is never sent twice.
+/// </summary>
+public sealed class StepTokens(IDataProtectionProvider protection, IEphemeralStore store)
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(5);
+
+    private ITimeLimitedDataProtector Protector => protection.CreateProtector("Countersign.Sessions.MfaStep.v1").ToTimeLimitedDataProtector();
+
+    public string Create(Guid userId) =>
+        Protector.Protect($"{userId:N}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}", Lifetime);
+
+    /// <summary>The user the token names, without spending it (to prepare a passkey request).</summary>
+    public Guid? Peek(string token) => Read(token)?.UserId;
+
+    /// <summary>The user the token names, once: a token presented twice, forged or expired yields null.</summary>
+    public async Task<Guid?> SpendAsync(string? token) =>
+        Read(token) is { } step && await store.SetIfAbsentAsync("mfastep:" + step.Nonce, "1", Lifetime + TimeSpan.FromMinutes(1))
+            ? step.UserId
+            : null;
+
+    private (Guid UserId, string Nonce)? Read(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+        try
+        {
+            var parts = Protector.Unprotect(token).Split('.');
+            return parts.Length == 2 && Guid.TryParseExact(parts[0], "N", out var userId) ? (userId, parts[1]) : null;
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>The cookie principal of a browser session: the same claims as an access token.</summary>
+public static class BrowserPrincipal
+{
+    public static ClaimsPrincipal For(LoginResult result)
+    {
+        var user = result.User!;
+        var claims = new List<Claim>
+        {
+            new("sub", user.Id.ToString()),
+            new("name", user.UserName!),
+            new("sid", result.Session!.Id.ToString()),
+        };
+        claims.AddRange(result.Roles!.Select(r => new Claim("roles", r)));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme, "name", "roles"));
+    }
+}

@@ -1,0 +1,75 @@
+using Countersign.Accounts;
+using Countersign.Audit;
+using Microsoft.Playwright;
+
+namespace Countersign.Browser.Tests;
+
+/// <summary>
+/// Passkeys through Chromium's virtual authenticator (CDP WebAuthn domain), on http://localhost so the
+/// page is a secure context and the relying party id is "localhost".
+/// </summary>
+public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    private const string Password = "violet Anchor 7 drifting kites";
+
+    [Fact]
+    public async Task A_user_registers_a_passkey_signs_out_and_signs_in_with_the_passkey_alone()
+    {
+        var name = "key" + Guid.NewGuid().ToString("N")[..8];
+        await using (var scope = fixture.Server.Services.CreateAsyncScope())
+        {
+            var (_, result) = await scope.ServiceProvider.GetRequiredService<AccountAdmin>()
+                .CreateAsync(name, Password, null, [], AuditActions.UserCreated, "test", null);
+            Assert.True(result.Succeeded);
+        }
+        await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.PageError += (_, e) => errors.Add(e);
+        var cdp = await context.NewCDPSessionAsync(page);
+        await cdp.SendAsync("WebAuthn.enable");
+        await cdp.SendAsync("WebAuthn.addVirtualAuthenticator", new()
+        {
+            ["options"] = new Dictionary<string, object>
+            {
+                ["protocol"] = "ctap2",
+                ["transport"] = "internal",
+                ["hasResidentKey"] = true,
+                ["hasUserVerification"] = true,
+                ["isUserVerified"] = true,
+                ["automaticPresenceSimulation"] = true,
+            },
+        });
+
+        await page.GotoAsync("/login");
+        await page.GetByLabel("Username").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync("**/account");
+
+        await page.Locator("#passkey-name").FillAsync("Test laptop");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add a passkey" }).ClickAsync();
+        await page.Locator("#passkey-list").WaitForAsync(new() { Timeout = 15_000 });
+        Assert.Equal("Test laptop", await page.Locator("#passkey-list input[name=PasskeyName]").InputValueAsync());
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync("**/logout");
+
+        await page.GotoAsync("/login");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with a passkey" }).ClickAsync();
+        await page.WaitForURLAsync("**/account", new() { Timeout = 15_000 });
+        Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
+        Assert.NotEqual("never", await page.Locator("#passkey-list tbody td").Nth(2).InnerTextAsync());
+        Assert.Empty(errors);
+
+        // With a passkey registered, the password alone is no longer enough: the second step offers the passkey.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync("**/logout");
+        await page.GotoAsync("/login");
+        await page.GetByLabel("Username").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Use a passkey instead" }).ClickAsync();
+        await page.WaitForURLAsync("**/account", new() { Timeout = 15_000 });
+    }
+}

@@ -9,6 +9,7 @@ using System.Text.Json;
 using Countersign.Accounts;
 using Countersign.Attack;
 using Countersign.Hosting;
+using Countersign.Totp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
@@ -19,7 +20,7 @@ using Microsoft.Extensions.DependencyInjection;
 /// generated user set each time, and writes docs/defences.md. The user set is made here, from a fixed
 /// seed: 10 weak passwords (from the top of zxcvbn's common-password list, which the attacker's
 /// dictionary also starts with), 10 medium (word + year + symbol patterns the dictionary holds further
-/// down), 10 strong (random) and 3 marked for TOTP.
+/// down), 10 strong (random) and 3 with TOTP enrolled.
 /// Usage: Countersign.Bench defences --server PATH/countersign.dll [--seconds 30] [--output docs/defences.md]
 /// </summary>
 internal static class DefencesBench
@@ -116,11 +117,11 @@ internal static class DefencesBench
         {
             users.Add(new($"totp{i:00}", "totp", Medium[i]));
         }
-        // The attacker's list: the 400 most common passwords, with the medium patterns woven in further down.
+        // The attacker's list: the 400 most common passwords, with the medium patterns woven in from rank 30.
         var dictionary = common.Take(400).ToList();
         for (var i = 0; i < Medium.Length; i++)
         {
-            dictionary.Insert(120 + i * 25, Medium[i]);
+            dictionary.Insert(30 + i * 6, Medium[i]);
         }
         return (users, dictionary.Distinct().ToList());
     }
@@ -165,6 +166,17 @@ internal static class DefencesBench
             if (!result.Succeeded)
             {
                 throw new InvalidOperationException(string.Join(" ", result.Errors.Select(e => e.Description)));
+            }
+            if (u.Tier == "totp")
+            {
+                // Enrolled and confirmed like a real user would: the right password then meets a 417.
+                var totp = scope.ServiceProvider.GetRequiredService<TotpService>();
+                var enrolment = await totp.StartAsync(user) ?? throw new InvalidOperationException("enrolment refused");
+                var secret = OtpNet.Base32Encoding.ToBytes(enrolment.Secret);
+                if (!await totp.ConfirmAsync(user.Id, Rfc6238.Code(secret, Rfc6238.StepAt(DateTimeOffset.UtcNow))))
+                {
+                    throw new InvalidOperationException("confirmation refused");
+                }
             }
         }
     }
@@ -224,21 +236,22 @@ internal static class DefencesBench
             proof-of-work challenge offered (`--solve-captcha`), waiting out every 429 (`Retry-After`).
 
             User set ({users.Count} accounts, fixed seed): 10 with weak passwords taken from the top 60 of zxcvbn's
-            common-password list, 10 medium (`Summer2024!`-style), 10 strong (120 random bits), and 3 marked for
-            TOTP that, until TOTP lands (issue 3/5), hold medium passwords and behave as password-only accounts.
+            common-password list, 10 medium (`Summer2024!`-style), 10 strong (120 random bits), and 3 with an
+            authenticator app enrolled, whose medium passwords the dictionary holds: guessing one gives a 417, not
+            a session.
             The attacker's dictionary: the {dictionary} most common passwords with the medium patterns woven in
-            from rank 120. **Spray** tries each password across all accounts before the next; **brute force**
+            every sixth place from rank 30. **Spray** tries each password across all accounts before the next; **brute force**
             tries the whole dictionary against one weak account.
 
-            | configuration | attack | attempts | attempts/s | accounts compromised | time to first compromise | 401 | 423 | 428 | 429 | captchas solved | p50 / p95 latency | server CPU |
-            | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+            | configuration | attack | attempts | attempts/s | accounts compromised | time to first compromise | 401 | 417 | 423 | 428 | 429 | captchas solved | p50 / p95 latency | server CPU |
+            | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
             """);
         foreach (var (config, mode, r) in rows)
         {
             string Count(string code) => r.Outcomes.GetValueOrDefault(code).ToString("N0", CultureInfo.InvariantCulture);
             md.AppendLine(CultureInfo.InvariantCulture,
                 $"| {config} | {mode} | {r.Attempts:N0} | {r.AttemptsPerSecond:F1} | {r.Compromised.Count} of {(mode == "spray" ? users.Count : 1)} | " +
-                $"{(r.TimeToFirstCompromiseSeconds is { } t ? $"{t:F1} s" : "none")} | {Count("401")} | {Count("423")} | {Count("428")} | {Count("429")} | " +
+                $"{(r.TimeToFirstCompromiseSeconds is { } t ? $"{t:F1} s" : "none")} | {Count("401")} | {Count("417")} | {Count("423")} | {Count("428")} | {Count("429")} | " +
                 $"{r.CaptchasSolved:N0} | {r.LatencyMs["p50"]:F0} / {r.LatencyMs["p95"]:F0} ms | {r.Server?.CpuPercent:F0}% |");
         }
         md.AppendLine();

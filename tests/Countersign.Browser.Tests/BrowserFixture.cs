@@ -39,6 +39,18 @@ public class BrowserFixture : IAsyncLifetime
         });
     }
 
+    public const string Password = "violet Anchor 7 drifting kites";
+
+    /// <summary>An account made the way an administrator would, named with the given prefix.</summary>
+    public async Task<string> CreateUserAsync(string prefix, params string[] roles)
+    {
+        await using var scope = Server.Services.CreateAsyncScope();
+        var (user, result) = await scope.ServiceProvider.GetRequiredService<Countersign.Accounts.AccountAdmin>()
+            .CreateAsync(prefix + Guid.NewGuid().ToString("N")[..8], Password, null, roles, Countersign.Audit.AuditActions.UserCreated, "test", null);
+        Assert.True(result.Succeeded);
+        return user!.UserName!;
+    }
+
     public async Task DisposeAsync()
     {
         if (Browser is not null)

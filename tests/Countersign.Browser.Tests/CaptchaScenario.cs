@@ -19,18 +19,12 @@ public sealed class CaptchaBrowserFixture() : BrowserFixture(new CaptchaServer()
 
 public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixture<CaptchaBrowserFixture>
 {
-    private const string Password = "violet Anchor 7 drifting kites";
+    private const string Password = BrowserFixture.Password;
 
     [Fact]
     public async Task After_five_wrong_passwords_the_widget_solves_a_challenge_and_the_right_password_signs_in()
     {
-        var name = "pow" + Guid.NewGuid().ToString("N")[..8];
-        await using (var scope = fixture.Server.Services.CreateAsyncScope())
-        {
-            var (_, result) = await scope.ServiceProvider.GetRequiredService<AccountAdmin>()
-                .CreateAsync(name, Password, null, [], AuditActions.UserCreated, "test", null);
-            Assert.True(result.Succeeded);
-        }
+        var name = await fixture.CreateUserAsync("pow");
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
         var console = new List<string>();

@@ -10,18 +10,12 @@ namespace Countersign.Browser.Tests;
 /// </summary>
 public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
-    private const string Password = "violet Anchor 7 drifting kites";
+    private const string Password = BrowserFixture.Password;
 
     [Fact]
     public async Task A_user_registers_a_passkey_signs_out_and_signs_in_with_the_passkey_alone()
     {
-        var name = "key" + Guid.NewGuid().ToString("N")[..8];
-        await using (var scope = fixture.Server.Services.CreateAsyncScope())
-        {
-            var (_, result) = await scope.ServiceProvider.GetRequiredService<AccountAdmin>()
-                .CreateAsync(name, Password, null, [], AuditActions.UserCreated, "test", null);
-            Assert.True(result.Succeeded);
-        }
+        var name = await fixture.CreateUserAsync("key");
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
         var errors = new List<string>();

@@ -6,22 +6,12 @@ namespace Countersign.Browser.Tests;
 
 public sealed class SignInScenario(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
-    private const string Password = "violet Anchor 7 drifting kites";
-
-    private async Task<string> CreateUserAsync()
-    {
-        var name = "web" + Guid.NewGuid().ToString("N")[..8];
-        await using var scope = fixture.Server.Services.CreateAsyncScope();
-        var (user, result) = await scope.ServiceProvider.GetRequiredService<AccountAdmin>()
-            .CreateAsync(name, Password, null, [Roles.Client], AuditActions.UserCreated, "test", null);
-        Assert.True(result.Succeeded);
-        return user!.UserName!;
-    }
+    private const string Password = BrowserFixture.Password;
 
     [Fact]
     public async Task A_user_signs_in_through_the_login_page_and_sees_their_account()
     {
-        var name = await CreateUserAsync();
+        var name = await fixture.CreateUserAsync("web", Roles.Client);
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
 
@@ -50,7 +40,7 @@ public sealed class SignInScenario(BrowserFixture fixture) : IClassFixture<Brows
     [Fact]
     public async Task A_wrong_password_shows_the_generic_message_and_signing_out_ends_the_session()
     {
-        var name = await CreateUserAsync();
+        var name = await fixture.CreateUserAsync("web", Roles.Client);
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
         await page.GotoAsync("/login");

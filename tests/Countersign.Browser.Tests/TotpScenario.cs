@@ -8,18 +8,12 @@ namespace Countersign.Browser.Tests;
 
 public sealed class TotpScenario(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
-    private const string Password = "violet Anchor 7 drifting kites";
+    private const string Password = BrowserFixture.Password;
 
     [Fact]
     public async Task A_user_enrols_an_authenticator_from_the_page_and_signs_in_with_password_and_code()
     {
-        var name = "otp" + Guid.NewGuid().ToString("N")[..8];
-        await using (var scope = fixture.Server.Services.CreateAsyncScope())
-        {
-            var (_, result) = await scope.ServiceProvider.GetRequiredService<AccountAdmin>()
-                .CreateAsync(name, Password, null, [], AuditActions.UserCreated, "test", null);
-            Assert.True(result.Succeeded);
-        }
+        var name = await fixture.CreateUserAsync("otp");
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
         await SignInWithPasswordAsync(page, name);

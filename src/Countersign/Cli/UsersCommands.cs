@@ -109,10 +109,11 @@ internal static class UsersCommands
         removeRole.Add(role);
         users.Add(removeRole);
 
-        users.Add(WithUser("reset-mfa", "Turn off the account's authenticator app and recovery codes, so it can enrol again (audited).", configure, name,
+        users.Add(WithUser("reset-mfa", "Remove the account's authenticator app, recovery codes and passkeys, so it can enrol again (audited).", configure, name,
             async (services, user, ct) =>
             {
-                await services.GetRequiredService<Totp.SecondFactorAdmin>().RemoveAsync(user, "admin_cli", null, new Sessions.ClientInfo(null, null), ct);
+                await services.GetRequiredService<Totp.SecondFactorAdmin>().RemoveAsync(user, "admin_cli", null, new Sessions.ClientInfo(null, null),
+                    passkeysToo: true, ct);
                 Console.WriteLine($"Second factors of {user.UserName} are reset; its sessions are ended.");
                 return 0;
             }));

@@ -144,7 +144,7 @@ public sealed class AccountModel(
             Response.StatusCode = StatusCodes.Status400BadRequest;
             return Page();
         }
-        await factors.RemoveAsync(Account, "self", CurrentSession, ClientInfo.From(HttpContext), ct);
+        await factors.RemoveAsync(Account, "self", CurrentSession, ClientInfo.From(HttpContext), ct: ct);
         await LoadAsync(ct);
         Message = "The authenticator app is removed; your other sessions were signed out.";
         return Page();

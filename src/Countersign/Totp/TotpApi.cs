@@ -8,6 +8,7 @@ using Countersign.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Totp;
 
@@ -83,7 +84,7 @@ public static class TotpApi
         {
             return Problems.Of(StatusCodes.Status400BadRequest, "invalid_proof", "Give the account's password or a current code.");
         }
-        await admin.RemoveAsync(user!, "self", principal.SessionId(), ClientInfo.From(http), ct);
+        await admin.RemoveAsync(user!, "self", principal.SessionId(), ClientInfo.From(http), ct: ct);
         return TypedResults.NoContent();
     }
 
@@ -114,7 +115,7 @@ public static class TotpApi
         switch (result.Outcome)
         {
             case LoginOutcome.Succeeded:
-                await admin.RemoveAsync(result.User!, "recovery_code", keepSession: null, ClientInfo.From(http), ct);
+                await admin.RemoveAsync(result.User!, "recovery_code", keepSession: null, ClientInfo.From(http), ct: ct);
                 return TypedResults.NoContent();
             case LoginOutcome.InvalidSecondFactor:
                 return InvalidCode();
@@ -151,13 +152,18 @@ public sealed class SecondFactorAdmin(CountersignDb db, TotpService totp, Recove
         return codes;
     }
 
-    public async Task RemoveAsync(User user, string how, Guid? keepSession, ClientInfo client, CancellationToken ct = default)
+    /// <summary>Turns TOTP and the recovery codes off; with <paramref name="passkeysToo"/> (an admin's reset) the passkeys go as well.</summary>
+    public async Task RemoveAsync(User user, string how, Guid? keepSession, ClientInfo client, bool passkeysToo = false, CancellationToken ct = default)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await totp.RemoveAsync(user.Id, ct);
         await recoveryCodes.RemoveAllAsync(user.Id, ct);
+        if (passkeysToo)
+        {
+            await db.UserPasskeys.Where(p => p.UserId == user.Id).ExecuteDeleteAsync(ct);
+        }
         await sessions.RevokeOthersAsync(user.Id, keepSession, "factor_changed", ct);
-        await audit.RecordAsync(db, new(AuditActions.TotpDisabled, user.Id, user.UserName, client.Ip, SessionService.Detail(new { how })), ct);
+        await audit.RecordAsync(db, new(AuditActions.TotpDisabled, user.Id, user.UserName, client.Ip, SessionService.Detail(new { how, passkeys_removed = passkeysToo })), ct);
         await tx.CommitAsync(ct);
     }
 

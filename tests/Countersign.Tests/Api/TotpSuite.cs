@@ -195,6 +195,32 @@ public abstract class TotpSuite(TestServer server) : ApiSuiteBase(server)
     }
 
     [Fact]
+    public async Task The_admin_cli_resets_every_second_factor()
+    {
+        var user = await EnrolAsync();
+        Assert.Equal(0, await Cli.CountersignCli.Create(Server.ConfigureBuilder).Parse(["users", "reset-mfa", user.Name]).InvokeAsync());
+        Assert.Equal(HttpStatusCode.OK, (await Login(user.Name, Password)).StatusCode);
+        Assert.True(await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
+            .AnyAsync(e => e.Action == Audit.AuditActions.TotpDisabled && e.Username == user.Name && e.Detail!.Contains("admin_cli"))));
+    }
+
+    [Fact]
+    public async Task Admins_read_the_server_time_and_step_to_diagnose_drift()
+    {
+        var name = await RegisterAsync();
+        await WithScope(async sp =>
+        {
+            var accounts = sp.GetRequiredService<Accounts.AccountAdmin>();
+            await accounts.AddRoleAsync((await accounts.FindAsync(name))!, Accounts.Roles.Admin, "test");
+            return 0;
+        });
+        var token = (await LoginAsync(name)).GetProperty("access_token").GetString()!;
+        var time = await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/admin/time", token))).Body();
+        Assert.InRange(time.GetProperty("step").GetInt64(), Rfc6238.StepAt(DateTimeOffset.UtcNow) - 1, Rfc6238.StepAt(DateTimeOffset.UtcNow) + 1);
+        Assert.Equal(30, time.GetProperty("period").GetInt32());
+    }
+
+    [Fact]
     public async Task Neither_the_secret_nor_the_recovery_codes_appear_in_clear_anywhere_in_the_database()
     {
         var user = await EnrolAsync();

@@ -111,7 +111,7 @@ public sealed class PasswordLogin(
         {
             if (attempt.TotpCode is null && attempt.RecoveryCode is null)
             {
-                // Not a failure and not a success: the lockout count stays as it is.
+                // Neither failure nor success: the reserved attempt stays counted until a full sign-in clears it.
                 Log(shownName, "refused", "second_factor_required", hashMode, protections, started, client);
                 return new(LoginOutcome.SecondFactorRequired, user) { Methods = methods };
             }

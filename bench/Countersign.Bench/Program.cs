@@ -19,6 +19,10 @@ if (args.FirstOrDefault() == "defences")
 {
     return await DefencesBench.RunAsync(args[1..]);
 }
+if (args.FirstOrDefault() == "words")
+{
+    return WordsBench.Run(args[1..]);
+}
 
 var options = Options.Parse(args);
 var results = new List<(string Name, double PerSecond)>();

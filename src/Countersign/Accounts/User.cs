@@ -10,6 +10,9 @@ public sealed class User : IdentityUser<Guid>
 
     /// <summary>A disabled account cannot sign in and has no live sessions (ASVS 7.4.2).</summary>
     public bool IsDisabled { get; set; }
+
+    /// <summary><c>en</c> or <c>fr</c>: the pages' language and, for a client, the language of the pair's words.</summary>
+    public string Language { get; set; } = "en";
 }
 
 public sealed class Role : IdentityRole<Guid>
@@ -37,5 +40,6 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         user.Property(u => u.NormalizedUserName).HasMaxLength(64);
         // Argon2id strings are ~100 characters; legacy imports may be a little longer.
         user.Property(u => u.PasswordHash).HasMaxLength(512);
+        user.Property(u => u.Language).HasMaxLength(8).HasDefaultValue("en");
     }
 }

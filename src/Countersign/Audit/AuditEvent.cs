@@ -49,6 +49,13 @@ public static class AuditActions
     public const string PasskeyAdded = "passkey_added";
     public const string PasskeyRenamed = "passkey_renamed";
     public const string PasskeyRemoved = "passkey_removed";
+    public const string PairCreated = "pair_created";
+    public const string PairRemoved = "pair_removed";
+    public const string CallWordsShown = "call_words_shown";
+    public const string CallWordMatched = "call_word_matched";
+    public const string PossibleImpersonation = "possible_impersonation";
+    public const string CallStarted = "call_started";
+    public const string CallEnded = "call_ended";
 }
 
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>

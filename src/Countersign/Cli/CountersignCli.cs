@@ -19,6 +19,7 @@ public static class CountersignCli
             KeysCommands.Create(configure),
             AuditCommands.Create(configure),
             LockoutsCommands.Create(configure),
+            PairsCommands.Create(configure),
             AttackCommands.Create(),
         };
         return root;

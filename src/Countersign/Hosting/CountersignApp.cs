@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Countersign.Accounts;
 using Countersign.Audit;
+using Countersign.CallVerification;
 using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.Operations;
@@ -43,6 +44,7 @@ public static class CountersignApp
         builder.AddDefences();
         builder.AddTotp();
         builder.AddPasskeys();
+        builder.AddCallVerification();
         builder.AddOperations();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
@@ -65,6 +67,7 @@ public static class CountersignApp
         app.MapDefences();
         app.MapTotp();
         app.MapPasskeys();
+        app.MapCalls();
         app.MapAudit();
         app.MapOperations();
         app.MapRazorPages();

@@ -14,6 +14,7 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
 {
     public const string SigningKeyPurpose = "Countersign.Sessions.SigningKey.v1";
     public const string TotpPurpose = "Countersign.Totp.Secret.v1";
+    public const string PairPurpose = "Countersign.CallVerification.PairSecret.v1";
 
     public byte[] Protect(string purpose, byte[] secret) => provider.CreateProtector(purpose).Protect(secret);
 
@@ -42,6 +43,11 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
         await foreach (var totp in db.TotpAuthenticators.AsAsyncEnumerable().WithCancellation(ct))
         {
             totp.ProtectedSecret = Protect(TotpPurpose, Unprotect(TotpPurpose, totp.ProtectedSecret));
+            count++;
+        }
+        await foreach (var pair in db.Set<CallVerification.Pair>().AsAsyncEnumerable().WithCancellation(ct))
+        {
+            pair.ProtectedSecret = Protect(PairPurpose, Unprotect(PairPurpose, pair.ProtectedSecret));
             count++;
         }
         await db.SaveChangesAsync(ct);

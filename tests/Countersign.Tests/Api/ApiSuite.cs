@@ -44,6 +44,21 @@ public abstract class ApiSuiteBase(TestServer server)
         return await response.Body();
     }
 
+    /// <summary>A registered account given a role, as an administrator would.</summary>
+    protected async Task<string> UserWithRoleAsync(string role)
+    {
+        var name = await RegisterAsync();
+        await WithScope(async sp =>
+        {
+            var accounts = sp.GetRequiredService<AccountAdmin>();
+            await accounts.AddRoleAsync((await accounts.FindAsync(name))!, role, "test");
+            return 0;
+        });
+        return name;
+    }
+
+    protected async Task<string> TokenAsync(string name) => (await LoginAsync(name)).GetProperty("access_token").GetString()!;
+
     protected static HttpRequestMessage WithToken(HttpMethod method, string path, string token) =>
         new(method, path) { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", token) } };
 

@@ -23,20 +23,6 @@ public sealed class PostgresCallsServer() : CallsServer(Database.Postgres, State
 /// <summary>Call verification over the API, on SQLite with memory and PostgreSQL with Redis.</summary>
 public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
 {
-    private async Task<string> UserWithRoleAsync(string role)
-    {
-        var name = await RegisterAsync();
-        await WithScope(async sp =>
-        {
-            var accounts = sp.GetRequiredService<AccountAdmin>();
-            await accounts.AddRoleAsync((await accounts.FindAsync(name))!, role, "test");
-            return 0;
-        });
-        return name;
-    }
-
-    private async Task<string> TokenAsync(string name) => (await LoginAsync(name)).GetProperty("access_token").GetString()!;
-
     private static HttpRequestMessage Json(HttpMethod method, string path, string token, object body)
     {
         var request = WithToken(method, path, token);

@@ -152,17 +152,7 @@ public abstract class LockoutSuite(LockoutServer server) : ApiSuiteBase(server)
         Assert.Equal(HttpStatusCode.Unauthorized, (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/me", token))).StatusCode);
     }
 
-    private async Task<string> AdminTokenAsync()
-    {
-        var name = await RegisterAsync();
-        await WithScope(async sp =>
-        {
-            var accounts = sp.GetRequiredService<Accounts.AccountAdmin>();
-            await accounts.AddRoleAsync((await accounts.FindAsync(name))!, Accounts.Roles.Admin, "test");
-            return 0;
-        });
-        return (await LoginAsync(name)).GetProperty("access_token").GetString()!;
-    }
+    private async Task<string> AdminTokenAsync() => await TokenAsync(await UserWithRoleAsync(Accounts.Roles.Admin));
 }
 
 public sealed class SqliteLockoutTests(SqliteLockoutServer server) : LockoutSuite(server), IClassFixture<SqliteLockoutServer>;

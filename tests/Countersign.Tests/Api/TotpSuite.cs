@@ -207,14 +207,7 @@ public abstract class TotpSuite(TestServer server) : ApiSuiteBase(server)
     [Fact]
     public async Task Admins_read_the_server_time_and_step_to_diagnose_drift()
     {
-        var name = await RegisterAsync();
-        await WithScope(async sp =>
-        {
-            var accounts = sp.GetRequiredService<Accounts.AccountAdmin>();
-            await accounts.AddRoleAsync((await accounts.FindAsync(name))!, Accounts.Roles.Admin, "test");
-            return 0;
-        });
-        var token = (await LoginAsync(name)).GetProperty("access_token").GetString()!;
+        var token = await TokenAsync(await UserWithRoleAsync(Accounts.Roles.Admin));
         var time = await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/admin/time", token))).Body();
         Assert.InRange(time.GetProperty("step").GetInt64(), Rfc6238.StepAt(DateTimeOffset.UtcNow) - 1, Rfc6238.StepAt(DateTimeOffset.UtcNow) + 1);
         Assert.Equal(30, time.GetProperty("period").GetInt32());

@@ -27,6 +27,7 @@ public static class CallsApi
 
         var admin = app.MapGroup("/api/admin/pairs").WithTags("Call verification").RequireAuthorization(Policies.Admin);
         admin.MapGet("", async (PairService pairs, CancellationToken ct) => TypedResults.Ok(await pairs.ListAsync(ct)));
+        app.MapHub<CallsHub>(CallsHub.Path);
         admin.MapPost("", Create).WithSummary("Pair an advisor with a client; the pair's secret is generated and stored encrypted.");
         admin.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, PairService pairs, ClaimsPrincipal user, CancellationToken ct) =>
             await pairs.RemoveAsync(id, user.Identity?.Name, ct) ? TypedResults.NoContent() : NotFound());
@@ -94,6 +95,18 @@ public static class CallVerificationSetup
         builder.Services.AddOptions<CallVerificationOptions>().BindConfiguration(CallVerificationOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<CallVerificationOptions>, CallVerificationOptionsValidator>();
         builder.Services.AddScoped<PairService>();
+        builder.Services.AddSingleton<LocalConnections>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.SignalR.IUserIdProvider, SubjectUserIdProvider>();
+        builder.Services.AddHostedService<WordRotation>();
+        var signalR = builder.Services.AddSignalR(o => o.EnableDetailedErrors = false)
+            .AddJsonProtocol(o => o.PayloadSerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+        var redis = builder.Configuration.GetSection(Ephemeral.RedisOptions.Section).Get<Ephemeral.RedisOptions>();
+        if (!string.IsNullOrWhiteSpace(redis?.Configuration))
+        {
+            // The backplane: a message for a user reaches the node that holds their connection.
+            signalR.AddStackExchangeRedis(redis.Configuration, o => o.Configuration.ChannelPrefix =
+                StackExchange.Redis.RedisChannel.Literal(redis.KeyPrefix + "signalr"));
+        }
         return builder;
     }
 }

@@ -6,6 +6,7 @@ using Countersign.Secrets;
 using Countersign.Sessions;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -13,6 +14,8 @@ namespace Countersign.CallVerification;
 
 public sealed record PairView(Guid PairId, string Counterpart, string MyWord, string TheirWord, DateTimeOffset WindowEndsAt,
     bool CounterpartOnline, bool Calling);
+
+public sealed record CallNotice(Guid PairId, bool Calling);
 
 public sealed record PairSummary(Guid Id, string Advisor, string Client, DateTimeOffset CreatedAt);
 
@@ -29,7 +32,7 @@ public enum PairError
 /// <summary>Pairs and their words: administration, what each side sees, verification and the calling flag.</summary>
 public sealed class PairService(
     CountersignDb db, UserManager<User> users, SecretStore secrets, IEphemeralStore store, AuditLog audit,
-    IOptionsMonitor<CallVerificationOptions> options, TimeProvider time)
+    IOptionsMonitor<CallVerificationOptions> options, TimeProvider time, IHubContext<CallsHub> hub)
 {
     public async Task<(Pair? Pair, PairError Error)> CreateAsync(string advisorName, string clientName, string? actor, CancellationToken ct = default)
     {
@@ -149,6 +152,7 @@ public sealed class PairService(
         await store.SetIfAbsentAsync(CallKey(pairId), time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
             options.CurrentValue.CallDuration);
         await audit.RecordAloneAsync(db, new(AuditActions.CallStarted, advisorId, username, null, SessionService.Detail(new { pair_id = pairId })), ct);
+        await NotifyCallAsync(pairId, calling: true, ct);
         return true;
     }
 
@@ -160,7 +164,15 @@ public sealed class PairService(
         }
         await store.DeleteAsync(CallKey(pairId));
         await audit.RecordAloneAsync(db, new(AuditActions.CallEnded, advisorId, username, null, SessionService.Detail(new { pair_id = pairId })), ct);
+        await NotifyCallAsync(pairId, calling: false, ct);
         return true;
+    }
+
+    /// <summary>Tells the pair's client, on whichever node they are connected, that the advisor is (no longer) calling.</summary>
+    private async Task NotifyCallAsync(Guid pairId, bool calling, CancellationToken ct)
+    {
+        var clientId = await db.Set<Pair>().Where(p => p.Id == pairId).Select(p => p.ClientId).FirstAsync(ct);
+        await hub.Clients.User(clientId.ToString()).SendAsync("call", new CallNotice(pairId, calling), ct);
     }
 
     private async Task<bool> IsCallingAsync(Guid pairId) => await store.GetAsync(CallKey(pairId)) is not null;

@@ -25,7 +25,9 @@ public static class SessionsSetup
             // The API reads only bearer tokens, so a browser's cookie can never be ridden into it (no CSRF
             // on /api); pages read only the cookie.
             .AddPolicyScheme(Schemes.ByPath, "Bearer for /api, cookie for pages", o => o.ForwardDefaultSelector = http =>
-                http.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : CookieAuthenticationDefaults.AuthenticationScheme)
+                http.Request.Path.StartsWithSegments("/api") || (http.Request.Path.StartsWithSegments("/hubs") && HasBearer(http))
+                    ? JwtBearerDefaults.AuthenticationScheme
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddJwtBearer()
             // Identity keeps a passkey ceremony's challenge in this short-lived cookie between options and result.
             .AddCookie(Microsoft.AspNetCore.Identity.IdentityConstants.TwoFactorUserIdScheme, cookie =>
@@ -83,6 +85,16 @@ public static class SessionsSetup
                 };
                 jwt.Events = new JwtBearerEvents
                 {
+                    // Browsers cannot set headers on a WebSocket, so SignalR clients send the token in the query (hubs only).
+                    OnMessageReceived = context =>
+                    {
+                        if (context.HttpContext.Request.Path.StartsWithSegments("/hubs")
+                            && context.Request.Query["access_token"].ToString() is { Length: > 0 } token)
+                        {
+                            context.Token = token;
+                        }
+                        return Task.CompletedTask;
+                    },
                     // A signed token outlives a logout or a disabled account by up to its lifetime unless
                     // its session is checked; so it is, on every request (ASVS 7.4.1).
                     OnTokenValidated = async context =>
@@ -99,9 +111,14 @@ public static class SessionsSetup
             .AddPolicy(Policies.Admin, p => p.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
                 .RequireAuthenticatedUser().RequireRole(Accounts.Roles.Admin))
             .AddPolicy(Policies.BrowserSession, p => p.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme)
-                .RequireAuthenticatedUser());
+                .RequireAuthenticatedUser())
+            .AddPolicy(Policies.LiveSession, p => p.AddAuthenticationSchemes(Schemes.ByPath).RequireAuthenticatedUser());
         return builder;
     }
+
+    private static bool HasBearer(HttpContext http) =>
+        http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.Ordinal)
+        || http.Request.Query.ContainsKey("access_token");
 }
 
 public static class Schemes
@@ -113,4 +130,6 @@ public static class Policies
 {
     public const string Admin = "admin";
     public const string BrowserSession = "browser-session";
+    /// <summary>The real-time hub: a browser's cookie or an app's bearer token.</summary>
+    public const string LiveSession = "live-session";
 }

@@ -38,8 +38,21 @@ public class TestServer : IAsyncLifetime
     {
     }
 
+    /// <summary>Another node of the same deployment: its database, Redis, keys and peppers.</summary>
+    public TestServer? ShareWith { get; init; }
+
     public virtual async Task InitializeAsync()
     {
+        if (ShareWith is not null)
+        {
+            foreach (var (key, value) in ShareWith.Settings)
+            {
+                Settings[key] = value;
+            }
+            Settings["Storage:MigrateAtStart"] = "false";
+            await StartAsync();
+            return;
+        }
         Settings["Passwords:MemoryKiB"] = "1024";
         Settings["Passwords:Iterations"] = "1";
         Settings["Secrets:MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
@@ -73,7 +86,11 @@ public class TestServer : IAsyncLifetime
             Settings["Redis:Configuration"] = Required.Redis;
         }
         Configure(Settings);
+        await StartAsync();
+    }
 
+    private async Task StartAsync()
+    {
         _app = CountersignApp.Build(CountersignApp.CreateBuilder(ConfigureBuilder));
         await StartupTasks.PrepareAsync(_app.Services, CancellationToken.None);
         await _app.StartAsync();

@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Countersign.Accounts;
+using Countersign.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Countersign.Tests.Api;
+
+/// <summary>Two nodes of one deployment (PostgreSQL + Redis), words rotating every 2 s.</summary>
+public sealed class HubNodes : IAsyncLifetime
+{
+    public TestServer A { get; } = new FastRotation();
+    public TestServer B { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await A.InitializeAsync();
+        B = new FastRotation { ShareWith = A };
+        await B.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await B.DisposeAsync();
+        await A.DisposeAsync();
+    }
+
+    private sealed class FastRotation() : TestServer(Database.Postgres, StateStore.Redis)
+    {
+        protected override void Configure(Dictionary<string, string?> settings)
+        {
+            settings["CallVerification:Period"] = "00:00:02";
+            settings["CallVerification:Grace"] = "00:00:01";
+        }
+    }
+}
+
+public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClassFixture<HubNodes>
+{
+    private sealed class Listener : IAsyncDisposable
+    {
+        public HubConnection Connection { get; }
+        public ConcurrentQueue<JsonElement> Words { get; } = new();
+        public ConcurrentQueue<JsonElement> Calls { get; } = new();
+
+        public Listener(Uri node, string token)
+        {
+            Connection = new HubConnectionBuilder()
+                .WithUrl(new Uri(node, "hubs/calls"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token))
+                .Build();
+            Connection.On<JsonElement>("words", w => Words.Enqueue(w));
+            Connection.On<JsonElement>("call", c => Calls.Enqueue(c));
+        }
+
+        public static async Task<JsonElement> NextAsync(ConcurrentQueue<JsonElement> queue, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (DateTime.UtcNow < deadline)
+            {
+                if (queue.TryDequeue(out var item))
+                {
+                    return item;
+                }
+                await Task.Delay(20);
+            }
+            throw new TimeoutException("no message");
+        }
+
+        public ValueTask DisposeAsync() => Connection.DisposeAsync();
+    }
+
+    private async Task<(string AdvisorToken, string ClientToken, string PairId)> PairAsync()
+    {
+        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
+        var advisor = await UserWithRoleAsync(Roles.Advisor);
+        var client = await UserWithRoleAsync(Roles.Client);
+        var request = WithToken(HttpMethod.Post, "/api/admin/pairs", admin);
+        request.Content = new StringContent(JsonSerializer.Serialize(new { advisor, client }), Encoding.UTF8, "application/json");
+        var created = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (await TokenAsync(advisor), await TokenAsync(client), (await created.Body()).GetProperty("id").GetString()!);
+    }
+
+    [Fact]
+    public async Task Advisor_and_client_receive_matching_words_at_each_window_boundary()
+    {
+        var pair = await PairAsync();
+        await using var advisor = new Listener(nodes.A.BaseAddress, pair.AdvisorToken);
+        await using var client = new Listener(nodes.B.BaseAddress, pair.ClientToken);
+        await advisor.Connection.StartAsync();
+        await client.Connection.StartAsync();
+        var first = (await Listener.NextAsync(client.Words, TimeSpan.FromSeconds(5)))[0];
+        await Listener.NextAsync(advisor.Words, TimeSpan.FromSeconds(5));
+
+        // The next push comes at the boundary; both sides see the same new pair of words.
+        var clientNext = (await Listener.NextAsync(client.Words, TimeSpan.FromSeconds(5)))[0];
+        var advisorNext = (await Listener.NextAsync(advisor.Words, TimeSpan.FromSeconds(5)))[0];
+        while (advisorNext.GetProperty("window_ends_at").GetDateTimeOffset() < clientNext.GetProperty("window_ends_at").GetDateTimeOffset())
+        {
+            advisorNext = (await Listener.NextAsync(advisor.Words, TimeSpan.FromSeconds(5)))[0];
+        }
+        while (clientNext.GetProperty("window_ends_at").GetDateTimeOffset() < advisorNext.GetProperty("window_ends_at").GetDateTimeOffset())
+        {
+            clientNext = (await Listener.NextAsync(client.Words, TimeSpan.FromSeconds(5)))[0];
+        }
+        Assert.Equal(clientNext.GetProperty("my_word").GetString(), advisorNext.GetProperty("their_word").GetString());
+        Assert.Equal(advisorNext.GetProperty("my_word").GetString(), clientNext.GetProperty("their_word").GetString());
+        Assert.True(clientNext.GetProperty("window_ends_at").GetDateTimeOffset() > first.GetProperty("window_ends_at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task A_client_on_node_b_hears_the_call_an_advisor_starts_on_node_a()
+    {
+        var pair = await PairAsync();
+        await using var client = new Listener(nodes.B.BaseAddress, pair.ClientToken);
+        await client.Connection.StartAsync();
+        using var onA = nodes.A.CreateClient();
+        Assert.Equal(HttpStatusCode.NoContent, (await onA.SendAsync(WithToken(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/call", pair.AdvisorToken))).StatusCode);
+        var notice = await Listener.NextAsync(client.Calls, TimeSpan.FromSeconds(10));
+        Assert.Equal(pair.PairId, notice.GetProperty("pair_id").GetString());
+        Assert.True(notice.GetProperty("calling").GetBoolean());
+    }
+
+    [Fact]
+    public async Task The_hub_refuses_a_connection_without_a_session()
+    {
+        await using var anonymous = new Listener(nodes.A.BaseAddress, "not-a-token");
+        await Assert.ThrowsAnyAsync<Exception>(() => anonymous.Connection.StartAsync());
+    }
+}

@@ -20,6 +20,7 @@ public sealed class CallsHub(PairService pairs, LocalConnections connections) : 
     {
         var userId = Context.User!.UserId();
         connections.Add(userId);
+        await pairs.MarkOnlineAsync(userId);
         await Clients.Caller.SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200));
         await base.OnConnectedAsync();
     }
@@ -88,7 +89,12 @@ internal sealed partial class WordRotation(
     {
         await using var scope = scopes.CreateAsyncScope();
         var pairs = scope.ServiceProvider.GetRequiredService<PairService>();
-        foreach (var userId in connections.Users)
+        var users = connections.Users;
+        foreach (var userId in users)
+        {
+            await pairs.MarkOnlineAsync(userId);
+        }
+        foreach (var userId in users)
         {
             await hub.Clients.User(userId.ToString()).SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200, ct), ct);
         }

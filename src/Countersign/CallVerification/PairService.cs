@@ -103,9 +103,11 @@ public sealed class PairService(
             var secret = secrets.Unprotect(SecretStore.PairPurpose, row.Pair.ProtectedSecret);
             var list = WordLists.For(row.Language);
             await RecordFirstShownAsync(userId, row.Pair.Id, window, ct);
+            var counterpart = mine == PairRole.Advisor ? row.Pair.ClientId : row.Pair.AdvisorId;
             views.Add(new PairView(row.Pair.Id, mine == PairRole.Advisor ? row.Client : row.Advisor,
                 WordDerivation.Word(secret, mine, window, list), WordDerivation.Word(secret, Other(mine), window, list),
-                WordDerivation.WindowEnd(window, period), CounterpartOnline: false, await IsCallingAsync(row.Pair.Id)));
+                WordDerivation.WindowEnd(window, period), await store.GetAsync(PresenceKey(counterpart)) is not null,
+                await IsCallingAsync(row.Pair.Id)));
         }
         return views;
     }
@@ -185,6 +187,18 @@ public sealed class PairService(
             await audit.RecordAloneAsync(db, new(AuditActions.CallWordsShown, userId, null, null, SessionService.Detail(new { pair_id = pairId, window })), ct);
         }
     }
+
+    /// <summary>
+    /// Presence across nodes: each node renews the mark of its connected users at every window boundary,
+    /// so "online" means connected to some node within the last two windows.
+    /// </summary>
+    public async Task MarkOnlineAsync(Guid userId)
+    {
+        await store.DeleteAsync(PresenceKey(userId));
+        await store.SetIfAbsentAsync(PresenceKey(userId), "1", options.CurrentValue.Period * 2);
+    }
+
+    private static string PresenceKey(Guid userId) => $"calls:online:{userId:N}";
 
     private static string CallKey(Guid pairId) => $"calls:calling:{pairId:N}";
 

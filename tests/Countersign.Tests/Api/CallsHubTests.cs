@@ -124,6 +124,21 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
     }
 
     [Fact]
+    public async Task The_counterpart_shows_online_while_connected_to_any_node()
+    {
+        var pair = await PairAsync();
+        async Task<bool> AdvisorOnlineForClient()
+        {
+            var list = await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/calls/pairs", pair.ClientToken))).Body();
+            return list[0].GetProperty("counterpart_online").GetBoolean();
+        }
+        Assert.False(await AdvisorOnlineForClient());
+        await using var advisor = new Listener(nodes.B.BaseAddress, pair.AdvisorToken);
+        await advisor.Connection.StartAsync();
+        Assert.True(await AdvisorOnlineForClient());
+    }
+
+    [Fact]
     public async Task The_hub_refuses_a_connection_without_a_session()
     {
         await using var anonymous = new Listener(nodes.A.BaseAddress, "not-a-token");

@@ -20,6 +20,7 @@ public static class CountersignCli
             AuditCommands.Create(configure),
             LockoutsCommands.Create(configure),
             PairsCommands.Create(configure),
+            DemoCommands.Create(configure),
             AttackCommands.Create(),
         };
         return root;

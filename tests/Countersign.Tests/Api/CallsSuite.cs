@@ -114,6 +114,17 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
     }
 
     [Fact]
+    public async Task The_demo_seed_creates_an_advisor_two_clients_and_their_pairs_once()
+    {
+        int Seed() => Cli.CountersignCli.Create(Server.ConfigureBuilder).Parse(["demo", "seed"]).InvokeAsync().GetAwaiter().GetResult();
+        Assert.Equal(0, Seed());
+        // A second run changes nothing.
+        Assert.Equal(1, Seed());
+        var pairs = await WithScope(sp => sp.GetRequiredService<CallVerification.PairService>().ListAsync());
+        Assert.Equal(2, pairs.Count(p => p.Advisor == "demo-advisor"));
+    }
+
+    [Fact]
     public async Task The_client_sees_the_calling_banner_while_the_advisor_calls()
     {
         var pair = await PairAsync();

@@ -56,6 +56,7 @@ public static class AuditActions
     public const string PossibleImpersonation = "possible_impersonation";
     public const string CallStarted = "call_started";
     public const string CallEnded = "call_ended";
+    public const string CallSessionTimedOut = "call_session_timed_out";
 }
 
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>

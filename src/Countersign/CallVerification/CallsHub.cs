@@ -12,42 +12,65 @@ namespace Countersign.CallVerification;
 /// through <c>Clients.User</c>, which the Redis backplane carries to whichever node holds the connection.
 /// </summary>
 [Authorize(Policy = Policies.LiveSession)]
-public sealed class CallsHub(PairService pairs, LocalConnections connections) : Hub
+public sealed class CallsHub(PairService pairs, LocalConnections connections, TimeProvider time) : Hub
 {
     public const string Path = "/hubs/calls";
 
     public override async Task OnConnectedAsync()
     {
         var userId = Context.User!.UserId();
-        connections.Add(userId);
+        connections.Add(Context.ConnectionId, userId, time.GetUtcNow());
         await pairs.MarkOnlineAsync(userId);
         await Clients.Caller.SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200));
         await base.OnConnectedAsync();
     }
 
+    /// <summary>The page calls this on the user's key presses and clicks (throttled); words keep coming while it does.</summary>
+    public void Activity() => connections.Touch(Context.ConnectionId, time.GetUtcNow());
+
     public override Task OnDisconnectedAsync(Exception? exception)
     {
-        connections.Remove(Context.User!.UserId());
+        connections.Remove(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
     }
 }
 
-/// <summary>The users connected to this node, so each node pushes rotations to its own connections only.</summary>
+/// <summary>
+/// The connections this node holds, with each one's last activity, so each node pushes rotations to its own
+/// connections only and ends the ones left idle.
+/// </summary>
 public sealed class LocalConnections
 {
-    private readonly ConcurrentDictionary<Guid, int> _users = new();
+    private readonly ConcurrentDictionary<string, (Guid User, DateTimeOffset LastActivity)> _connections = new();
 
-    public void Add(Guid userId) => _users.AddOrUpdate(userId, 1, (_, n) => n + 1);
+    public void Add(string connectionId, Guid userId, DateTimeOffset now) => _connections[connectionId] = (userId, now);
 
-    public void Remove(Guid userId)
+    public void Touch(string connectionId, DateTimeOffset now)
     {
-        if (_users.AddOrUpdate(userId, 0, (_, n) => n - 1) <= 0)
+        if (_connections.TryGetValue(connectionId, out var entry))
         {
-            _users.TryRemove(new KeyValuePair<Guid, int>(userId, 0));
+            _connections[connectionId] = entry with { LastActivity = now };
         }
     }
 
-    public IReadOnlyCollection<Guid> Users => [.. _users.Keys];
+    public void Remove(string connectionId) => _connections.TryRemove(connectionId, out _);
+
+    /// <summary>Takes out the connections idle since before <paramref name="cutoff"/>; they get no more words.</summary>
+    public List<(string ConnectionId, Guid User)> TakeIdle(DateTimeOffset cutoff)
+    {
+        var idle = new List<(string, Guid)>();
+        foreach (var (id, entry) in _connections)
+        {
+            if (entry.LastActivity < cutoff && _connections.TryRemove(new KeyValuePair<string, (Guid, DateTimeOffset)>(id, entry)))
+            {
+                idle.Add((id, entry.User));
+            }
+        }
+        return idle;
+    }
+
+    /// <summary>The active connections, grouped by user.</summary>
+    public IEnumerable<IGrouping<Guid, string>> ByUser() => _connections.GroupBy(c => c.Value.User, c => c.Key).ToList();
 }
 
 /// <summary>The hub's user id is the <c>sub</c> claim, as everywhere else.</summary>
@@ -89,14 +112,21 @@ internal sealed partial class WordRotation(
     {
         await using var scope = scopes.CreateAsyncScope();
         var pairs = scope.ServiceProvider.GetRequiredService<PairService>();
-        var users = connections.Users;
-        foreach (var userId in users)
+        // The seed's rule: words are shown only while the user is active; after the timeout the
+        // call-verification session ends and the page asks the user to sign in again.
+        foreach (var (connectionId, userId) in connections.TakeIdle(time.GetUtcNow() - options.CurrentValue.InactivityTimeout))
         {
-            await pairs.MarkOnlineAsync(userId);
+            await hub.Clients.Client(connectionId).SendAsync("session_ended", ct);
+            await pairs.RecordSessionTimeoutAsync(userId, ct);
         }
-        foreach (var userId in users)
+        var active = connections.ByUser();
+        foreach (var user in active)
         {
-            await hub.Clients.User(userId.ToString()).SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200, ct), ct);
+            await pairs.MarkOnlineAsync(user.Key);
+        }
+        foreach (var user in active)
+        {
+            await hub.Clients.Clients([.. user]).SendAsync("words", await pairs.ForUserAsync(user.Key, null, 0, 200, ct), ct);
         }
     }
 

@@ -37,6 +37,9 @@ public sealed class CallVerificationOptions
     /// <summary>After a rotation, the previous word is still accepted this long (it may have been read out just before).</summary>
     public TimeSpan Grace { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Without activity for this long, a user's live call-verification session ends (the seed's 180 s).</summary>
+    public TimeSpan InactivityTimeout { get; set; } = TimeSpan.FromSeconds(180);
+
     /// <summary>"I am calling this client now" lasts this long unless ended.</summary>
     public TimeSpan CallDuration { get; set; } = TimeSpan.FromMinutes(10);
 }
@@ -51,6 +54,7 @@ internal sealed class CallVerificationOptionsValidator : IValidateOptions<CallVe
         if (o.Grace < TimeSpan.Zero || o.Grace >= o.Period)
             errors.Add("CallVerification:Grace must be between 0 and the period.");
         if (o.CallDuration <= TimeSpan.Zero) errors.Add("CallVerification:CallDuration must be positive.");
+        if (o.InactivityTimeout <= TimeSpan.Zero) errors.Add("CallVerification:InactivityTimeout must be positive.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

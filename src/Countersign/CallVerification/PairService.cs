@@ -192,6 +192,9 @@ public sealed class PairService(
     /// Presence across nodes: each node renews the mark of its connected users at every window boundary,
     /// so "online" means connected to some node within the last two windows.
     /// </summary>
+    public Task RecordSessionTimeoutAsync(Guid userId, CancellationToken ct = default) =>
+        audit.RecordAloneAsync(db, new(AuditActions.CallSessionTimedOut, userId, null, null, null), ct);
+
     public async Task MarkOnlineAsync(Guid userId)
     {
         await store.DeleteAsync(PresenceKey(userId));

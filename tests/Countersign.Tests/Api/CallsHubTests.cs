@@ -37,9 +37,58 @@ public sealed class HubNodes : IAsyncLifetime
     }
 }
 
+public sealed class IdleServer() : TestServer(Database.Sqlite)
+{
+    protected override void Configure(Dictionary<string, string?> settings) =>
+        Clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 * 60 + 1));
+}
+
+public sealed class CallsHubInactivityTests(IdleServer server) : ApiSuiteBase(server), IClassFixture<IdleServer>
+{
+    [Fact]
+    public async Task Words_stop_and_the_session_ends_after_180_seconds_without_activity()
+    {
+        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
+        var advisor = await UserWithRoleAsync(Roles.Advisor);
+        var client = await UserWithRoleAsync(Roles.Client);
+        var request = WithToken(HttpMethod.Post, "/api/admin/pairs", admin);
+        request.Content = new StringContent(JsonSerializer.Serialize(new { advisor, client }), Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.Created, (await Client.SendAsync(request)).StatusCode);
+
+        var idle = new List<string>();
+        await using var quiet = new CallsHubTests.Listener(Server.BaseAddress, await TokenAsync(client));
+        quiet.Connection.On("session_ended", () => { lock (idle) idle.Add("quiet"); });
+        await using var busy = new CallsHubTests.Listener(Server.BaseAddress, await TokenAsync(advisor));
+        busy.Connection.On("session_ended", () => { lock (idle) idle.Add("busy"); });
+        await quiet.Connection.StartAsync();
+        await busy.Connection.StartAsync();
+        await CallsHubTests.Listener.NextAsync(quiet.Words, TimeSpan.FromSeconds(5));
+        await CallsHubTests.Listener.NextAsync(busy.Words, TimeSpan.FromSeconds(5));
+
+        Server.Clock!.Advance(TimeSpan.FromSeconds(100));
+        await CallsHubTests.Listener.NextAsync(quiet.Words, TimeSpan.FromSeconds(5));
+        await CallsHubTests.Listener.NextAsync(busy.Words, TimeSpan.FromSeconds(5));
+        await busy.Connection.InvokeAsync("Activity");
+
+        Server.Clock.Advance(TimeSpan.FromSeconds(100));
+        await CallsHubTests.Listener.NextAsync(busy.Words, TimeSpan.FromSeconds(5));
+        for (var i = 0; i < 100 && idle.Count == 0; i++)
+        {
+            await Task.Delay(50);
+        }
+        lock (idle)
+        {
+            Assert.Equal(["quiet"], idle);
+        }
+        Assert.True(quiet.Words.IsEmpty, "no words after the session ended");
+        Assert.True(await WithScope(sp => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(
+            sp.GetRequiredService<Storage.CountersignDb>().AuditEvents, e => e.Action == Audit.AuditActions.CallSessionTimedOut)));
+    }
+}
+
 public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClassFixture<HubNodes>
 {
-    private sealed class Listener : IAsyncDisposable
+    internal sealed class Listener : IAsyncDisposable
     {
         public HubConnection Connection { get; }
         public ConcurrentQueue<JsonElement> Words { get; } = new();

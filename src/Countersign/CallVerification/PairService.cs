@@ -106,7 +106,7 @@ public sealed class PairService(
             var counterpart = mine == PairRole.Advisor ? row.Pair.ClientId : row.Pair.AdvisorId;
             views.Add(new PairView(row.Pair.Id, mine == PairRole.Advisor ? row.Client : row.Advisor,
                 WordDerivation.Word(secret, mine, window, list), WordDerivation.Word(secret, Other(mine), window, list),
-                WordDerivation.WindowEnd(window, period), await store.GetAsync(PresenceKey(counterpart)) is not null,
+                WordDerivation.WindowEnd(window, period), await IsOnlineAsync(counterpart, window),
                 await IsCallingAsync(row.Pair.Id)));
         }
         return views;
@@ -195,13 +195,17 @@ public sealed class PairService(
     public Task RecordSessionTimeoutAsync(Guid userId, CancellationToken ct = default) =>
         audit.RecordAloneAsync(db, new(AuditActions.CallSessionTimedOut, userId, null, null, null), ct);
 
-    public async Task MarkOnlineAsync(Guid userId)
+    public Task MarkOnlineAsync(Guid userId)
     {
-        await store.DeleteAsync(PresenceKey(userId));
-        await store.SetIfAbsentAsync(PresenceKey(userId), "1", options.CurrentValue.Period * 2);
+        var period = options.CurrentValue.Period;
+        return store.SetIfAbsentAsync(PresenceKey(userId, WordDerivation.WindowAt(time.GetUtcNow(), period)), "1", period * 2);
     }
 
-    private static string PresenceKey(Guid userId) => $"calls:online:{userId:N}";
+    // One mark per window, never deleted and rewritten, so no reader can fall between a delete and a set.
+    private async Task<bool> IsOnlineAsync(Guid userId, long window) =>
+        await store.GetAsync(PresenceKey(userId, window)) is not null || await store.GetAsync(PresenceKey(userId, window - 1)) is not null;
+
+    private static string PresenceKey(Guid userId, long window) => $"calls:online:{userId:N}:{window}";
 
     private static string CallKey(Guid pairId) => $"calls:calling:{pairId:N}";
 

@@ -165,6 +165,8 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
         var pair = await PairAsync();
         await using var client = new Listener(nodes.B.BaseAddress, pair.ClientToken);
         await client.Connection.StartAsync();
+        // Once the first words arrive the connection is registered, and with it its Redis subscription.
+        await Listener.NextAsync(client.Words, TimeSpan.FromSeconds(5));
         using var onA = nodes.A.CreateClient();
         Assert.Equal(HttpStatusCode.NoContent, (await onA.SendAsync(WithToken(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/call", pair.AdvisorToken))).StatusCode);
         var notice = await Listener.NextAsync(client.Calls, TimeSpan.FromSeconds(10));
@@ -184,6 +186,8 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
         Assert.False(await AdvisorOnlineForClient());
         await using var advisor = new Listener(nodes.B.BaseAddress, pair.AdvisorToken);
         await advisor.Connection.StartAsync();
+        // The first words arrive once the hub has registered the connection.
+        await Listener.NextAsync(advisor.Words, TimeSpan.FromSeconds(5));
         Assert.True(await AdvisorOnlineForClient());
     }
 

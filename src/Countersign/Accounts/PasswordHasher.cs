@@ -32,12 +32,6 @@ public sealed class PasswordHasher : IPasswordHasher<User>, IDisposable
         _dummy = new(() => HashPassword(null!, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))));
     }
 
-    /// <summary>
-    /// Costs what verifying a real account costs, so an unknown or disabled username cannot be told
-    /// apart by response time (ASVS 6.3.8).
-    /// </summary>
-    public Task VerifyDummyAsync(string password) => VerifyHashedPasswordAsync(null, _dummy.Value, password);
-
     public string HashPassword(User user, string password)
     {
         var o = _options.CurrentValue;
@@ -71,13 +65,20 @@ public sealed class PasswordHasher : IPasswordHasher<User>, IDisposable
         }
     }
 
-    /// <summary>The login path: waits for a free core without blocking a thread-pool thread.</summary>
+    /// <summary>
+    /// The login path: waits for a free core without blocking a thread-pool thread. With no stored hash
+    /// (an unknown username) it verifies against a dummy, so the answer costs what a real account's costs
+    /// and response time does not tell the two apart (ASVS 6.3.8).
+    /// </summary>
     public async Task<PasswordVerificationResult> VerifyHashedPasswordAsync(User? user, string? hashedPassword, string providedPassword)
     {
+        // The dummy hash is made (once) before taking a place at the gate: making it takes a place too, and
+        // two requests each holding one place while waiting for the other's would deadlock on two cores.
+        var stored = hashedPassword ?? _dummy.Value;
         await _gate.WaitAsync();
         try
         {
-            return Verify(user!, hashedPassword ?? _dummy.Value, providedPassword);
+            return Verify(user!, stored, providedPassword);
         }
         finally
         {

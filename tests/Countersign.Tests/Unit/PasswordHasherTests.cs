@@ -96,6 +96,24 @@ public sealed class PasswordHasherTests
         Assert.Equal(PasswordVerificationResult.Success, Hasher(1024, 1).VerifyHashedPassword(User, hash, decomposed));
     }
 
+    [Fact]
+    public async Task Many_first_logins_for_unknown_users_at_once_all_finish()
+    {
+        // Regression: the dummy hash used to be made while holding a place at the per-core gate; two
+        // requests each holding a place and waiting for the other deadlocked a two-core server for good
+        // (seen twice in full runs). The race depends on timing, so this is a stress test, not a proof.
+        var hasher = Hasher(1024, 1);
+        using var start = new ManualResetEventSlim();
+        var logins = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            return await hasher.VerifyHashedPasswordAsync(null, null, "guess");
+        })).ToList();
+        start.Set();
+        var results = await Task.WhenAll(logins).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.All(results, r => Assert.Equal(PasswordVerificationResult.Failed, r));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("plain")]

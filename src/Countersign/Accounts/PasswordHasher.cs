@@ -32,6 +32,9 @@ public sealed class PasswordHasher : IPasswordHasher<User>, IDisposable
         _dummy = new(() => HashPassword(null!, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))));
     }
 
+    /// <summary>Makes the dummy hash now, so the first unknown username costs what every later one does.</summary>
+    public void Prepare() => _ = _dummy.Value;
+
     public string HashPassword(User user, string password)
     {
         var o = _options.CurrentValue;

@@ -15,6 +15,7 @@ internal sealed partial class StartupTasks(IServiceProvider services, SigningKey
     public async Task StartAsync(CancellationToken ct)
     {
         await signingKeys.LoadAsync(ct);
+        services.GetRequiredService<PasswordHasher>().Prepare();
         await using var scope = services.CreateAsyncScope();
         if (!await scope.ServiceProvider.GetRequiredService<AccountAdmin>().AnyAdminAsync(ct))
         {

@@ -25,10 +25,8 @@ public sealed record CaptchaChallenge(
 public sealed class Captcha(IEphemeralStore store, KeyMaterial keys, IOptionsMonitor<DefencesOptions> options, TimeProvider time)
 {
     private const string Algorithm = "SHA-256";
-    private byte[]? _key;
-
     // Derived from the master key, so every node signs and checks alike and no new secret needs storing.
-    private byte[] Key => _key ??= HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.MasterKey, 32, info: "Countersign.Captcha.v1"u8.ToArray());
+    private byte[] Key => keys.CaptchaKey;
 
     public CaptchaChallenge Create()
     {

@@ -19,6 +19,17 @@ public sealed class KeyMaterial
 
     public byte[] MasterKey => _keys.Value.MasterKey;
 
+    /// <summary>Keys derived from the master key for one use each (HKDF, RFC 5869), so none is ever stored.</summary>
+    public byte[] RecoveryCodeKey => _recoveryCodeKey ??= Derive("Countersign.RecoveryCodes.v1");
+
+    public byte[] CaptchaKey => _captchaKey ??= Derive("Countersign.Captcha.v1");
+
+    private byte[]? _recoveryCodeKey;
+    private byte[]? _captchaKey;
+
+    private byte[] Derive(string purpose) =>
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, MasterKey, 32, info: System.Text.Encoding.UTF8.GetBytes(purpose));
+
     public (int Version, byte[] Pepper) CurrentPepper
     {
         get

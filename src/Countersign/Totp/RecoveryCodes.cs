@@ -61,9 +61,5 @@ public sealed class RecoveryCodes(CountersignDb db, KeyMaterial keys, TimeProvid
         return plain.Length == 10 ? plain[..5] + "-" + plain[5..] : plain;
     }
 
-    private byte[] Hash(string code)
-    {
-        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, keys.MasterKey, 32, info: "Countersign.RecoveryCodes.v1"u8.ToArray());
-        return HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(code));
-    }
+    private byte[] Hash(string code) => HMACSHA256.HashData(keys.RecoveryCodeKey, Encoding.UTF8.GetBytes(code));
 }

@@ -34,6 +34,7 @@ namespace Countersign.Storage.Migrations.Sqlite
                     Id = table.Column<Guid>(type: "TEXT", nullable: false),
                     CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
                     IsDisabled = table.Column<bool>(type: "INTEGER", nullable: false),
+                    Language = table.Column<string>(type: "TEXT", maxLength: 8, nullable: false, defaultValue: "en"),
                     UserName = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
                     NormalizedUserName = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true),
                     Email = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
@@ -85,6 +86,19 @@ namespace Countersign.Storage.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_data_protection_keys", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "passkey_uses",
+                columns: table => new
+                {
+                    CredentialId = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    UserId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    LastUsedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_passkey_uses", x => x.CredentialId);
                 });
 
             migrationBuilder.CreateTable(
@@ -226,6 +240,55 @@ namespace Countersign.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "pairs",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    AdvisorId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ClientId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ProtectedSecret = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_pairs", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_pairs_AspNetUsers_AdvisorId",
+                        column: x => x.AdvisorId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "FK_pairs_AspNetUsers_ClientId",
+                        column: x => x.ClientId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "recovery_codes",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    UserId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Hash = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    UsedAt = table.Column<long>(type: "INTEGER", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_recovery_codes", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_recovery_codes_AspNetUsers_UserId",
+                        column: x => x.UserId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "session_families",
                 columns: table => new
                 {
@@ -245,6 +308,27 @@ namespace Countersign.Storage.Migrations.Sqlite
                     table.PrimaryKey("PK_session_families", x => x.Id);
                     table.ForeignKey(
                         name: "FK_session_families_AspNetUsers_UserId",
+                        column: x => x.UserId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "totp_authenticators",
+                columns: table => new
+                {
+                    UserId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ProtectedSecret = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    ConfirmedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    LastStep = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_totp_authenticators", x => x.UserId);
+                    table.ForeignKey(
+                        name: "FK_totp_authenticators_AspNetUsers_UserId",
                         column: x => x.UserId,
                         principalTable: "AspNetUsers",
                         principalColumn: "Id",
@@ -341,6 +425,28 @@ namespace Countersign.Storage.Migrations.Sqlite
                 columns: new[] { "UserId", "At" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_pairs_AdvisorId_ClientId",
+                table: "pairs",
+                columns: new[] { "AdvisorId", "ClientId" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_pairs_ClientId",
+                table: "pairs",
+                column: "ClientId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_passkey_uses_UserId",
+                table: "passkey_uses",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_recovery_codes_UserId_Hash",
+                table: "recovery_codes",
+                columns: new[] { "UserId", "Hash" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_refresh_tokens_FamilyId",
                 table: "refresh_tokens",
                 column: "FamilyId");
@@ -385,10 +491,22 @@ namespace Countersign.Storage.Migrations.Sqlite
                 name: "data_protection_keys");
 
             migrationBuilder.DropTable(
+                name: "pairs");
+
+            migrationBuilder.DropTable(
+                name: "passkey_uses");
+
+            migrationBuilder.DropTable(
+                name: "recovery_codes");
+
+            migrationBuilder.DropTable(
                 name: "refresh_tokens");
 
             migrationBuilder.DropTable(
                 name: "signing_keys");
+
+            migrationBuilder.DropTable(
+                name: "totp_authenticators");
 
             migrationBuilder.DropTable(
                 name: "AspNetRoles");

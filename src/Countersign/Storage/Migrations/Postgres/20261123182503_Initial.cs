@@ -35,6 +35,7 @@ namespace Countersign.Storage.Migrations.Postgres
                     Id = table.Column<Guid>(type: "uuid", nullable: false),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     IsDisabled = table.Column<bool>(type: "boolean", nullable: false),
+                    Language = table.Column<string>(type: "character varying(8)", maxLength: 8, nullable: false, defaultValue: "en"),
                     UserName = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
                     NormalizedUserName = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
                     Email = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
@@ -86,6 +87,19 @@ namespace Countersign.Storage.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_data_protection_keys", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "passkey_uses",
+                columns: table => new
+                {
+                    CredentialId = table.Column<byte[]>(type: "bytea", nullable: false),
+                    UserId = table.Column<Guid>(type: "uuid", nullable: false),
+                    LastUsedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_passkey_uses", x => x.CredentialId);
                 });
 
             migrationBuilder.CreateTable(
@@ -227,6 +241,55 @@ namespace Countersign.Storage.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "pairs",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    AdvisorId = table.Column<Guid>(type: "uuid", nullable: false),
+                    ClientId = table.Column<Guid>(type: "uuid", nullable: false),
+                    ProtectedSecret = table.Column<byte[]>(type: "bytea", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_pairs", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_pairs_AspNetUsers_AdvisorId",
+                        column: x => x.AdvisorId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "FK_pairs_AspNetUsers_ClientId",
+                        column: x => x.ClientId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "recovery_codes",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    UserId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Hash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UsedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_recovery_codes", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_recovery_codes_AspNetUsers_UserId",
+                        column: x => x.UserId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "session_families",
                 columns: table => new
                 {
@@ -246,6 +309,27 @@ namespace Countersign.Storage.Migrations.Postgres
                     table.PrimaryKey("PK_session_families", x => x.Id);
                     table.ForeignKey(
                         name: "FK_session_families_AspNetUsers_UserId",
+                        column: x => x.UserId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "totp_authenticators",
+                columns: table => new
+                {
+                    UserId = table.Column<Guid>(type: "uuid", nullable: false),
+                    ProtectedSecret = table.Column<byte[]>(type: "bytea", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ConfirmedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    LastStep = table.Column<long>(type: "bigint", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_totp_authenticators", x => x.UserId);
+                    table.ForeignKey(
+                        name: "FK_totp_authenticators_AspNetUsers_UserId",
                         column: x => x.UserId,
                         principalTable: "AspNetUsers",
                         principalColumn: "Id",
@@ -342,6 +426,28 @@ namespace Countersign.Storage.Migrations.Postgres
                 columns: new[] { "UserId", "At" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_pairs_AdvisorId_ClientId",
+                table: "pairs",
+                columns: new[] { "AdvisorId", "ClientId" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_pairs_ClientId",
+                table: "pairs",
+                column: "ClientId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_passkey_uses_UserId",
+                table: "passkey_uses",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_recovery_codes_UserId_Hash",
+                table: "recovery_codes",
+                columns: new[] { "UserId", "Hash" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_refresh_tokens_FamilyId",
                 table: "refresh_tokens",
                 column: "FamilyId");
@@ -386,10 +492,22 @@ namespace Countersign.Storage.Migrations.Postgres
                 name: "data_protection_keys");
 
             migrationBuilder.DropTable(
+                name: "pairs");
+
+            migrationBuilder.DropTable(
+                name: "passkey_uses");
+
+            migrationBuilder.DropTable(
+                name: "recovery_codes");
+
+            migrationBuilder.DropTable(
                 name: "refresh_tokens");
 
             migrationBuilder.DropTable(
                 name: "signing_keys");
+
+            migrationBuilder.DropTable(
+                name: "totp_authenticators");
 
             migrationBuilder.DropTable(
                 name: "AspNetRoles");

@@ -46,8 +46,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.Locator("#passkey-list").WaitForAsync(new() { Timeout = 15_000 });
         Assert.Equal("Test laptop", await page.Locator("#passkey-list input[name=PasskeyName]").InputValueAsync());
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/logout");
+        await BrowserFixture.SignOutAsync(page);
 
         await page.GotoAsync("/login");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with a passkey" }).ClickAsync();
@@ -57,8 +56,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         Assert.Empty(errors);
 
         // With a passkey registered, the password alone is no longer enough: the second step offers the passkey.
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/logout");
+        await BrowserFixture.SignOutAsync(page);
         await page.GotoAsync("/login");
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);

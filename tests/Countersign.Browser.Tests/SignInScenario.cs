@@ -54,8 +54,7 @@ public sealed class SignInScenario(BrowserFixture fixture) : IClassFixture<Brows
         await page.WaitForURLAsync("**/account");
         var sessionCookie = (await context.CookiesAsync()).Single(c => c.Name == "__Host-countersign");
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/logout");
+        await BrowserFixture.SignOutAsync(page);
         Assert.Contains("You have signed out", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
 
         // Replaying the old cookie does not bring the session back: it was ended on the server.

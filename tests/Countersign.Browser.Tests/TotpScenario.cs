@@ -28,8 +28,7 @@ public sealed class TotpScenario(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal(10, await page.Locator("#recovery-codes li").CountAsync());
         Assert.Contains("On.", await page.Locator("#totp-status").InnerTextAsync(), StringComparison.Ordinal);
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync("**/logout");
+        await BrowserFixture.SignOutAsync(page);
 
         await SignInWithPasswordAsync(page, name);
         // The second step asks for the code only; the password is not sent again.

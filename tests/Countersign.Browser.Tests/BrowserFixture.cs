@@ -11,7 +11,7 @@ public class BrowserFixture : IAsyncLifetime
 {
     public TestServer Server { get; }
 
-    public BrowserFixture() : this(new SqliteServer())
+    public BrowserFixture() : this(new PostgresServer())
     {
     }
 

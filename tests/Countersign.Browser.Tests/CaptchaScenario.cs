@@ -6,7 +6,7 @@ using Microsoft.Playwright;
 namespace Countersign.Browser.Tests;
 
 /// <summary>A server whose per-address proof of work is on, as it is by default in production.</summary>
-public sealed class CaptchaServer() : TestServer(Database.Sqlite)
+public sealed class CaptchaServer() : TestServer(Database.Postgres, StateStore.Redis)
 {
     protected override void Configure(Dictionary<string, string?> settings)
     {

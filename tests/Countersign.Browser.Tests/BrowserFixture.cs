@@ -51,6 +51,25 @@ public class BrowserFixture : IAsyncLifetime
         return user!.UserName!;
     }
 
+    /// <summary>Signs in through the login page (password only) and waits to leave it.</summary>
+    public static async Task SignInAsync(IPage page, string name)
+    {
+        await page.GotoAsync("/login");
+        await page.GetByLabel("Username").FillAsync(name);
+        await page.GetByLabel("Password").FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
+    }
+
+    /// <summary>Where screenshots go: COUNTERSIGN_TEST_ARTIFACTS (scripts/test sets ./artifacts), else a temp folder.</summary>
+    public static string ArtifactPath(string name)
+    {
+        var folder = Environment.GetEnvironmentVariable("COUNTERSIGN_TEST_ARTIFACTS") is { Length: > 0 } set
+            ? set : Path.Combine(Path.GetTempPath(), "countersign-artifacts");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, name);
+    }
+
     /// <summary>
     /// Signs out with the header's button and waits for the signed-out page. The wait is long because twice
     /// in ~25 runs this step took over 30 s on the shared two-core machine (not understood; see the note).

@@ -121,6 +121,21 @@ public sealed class AccountAdmin(
     public Task<List<User>> ListAsync(CancellationToken ct = default) =>
         db.Users.AsNoTracking().OrderBy(u => u.NormalizedUserName).ToListAsync(ct);
 
+    /// <summary>
+    /// Sets the pages' language (and, for a client, the language of the pair's words from the next window:
+    /// both sides derive from it, so they change together). False for a language Countersign does not speak.
+    /// </summary>
+    public async Task<bool> SetLanguageAsync(User user, string language, CancellationToken ct = default)
+    {
+        if (!CallVerification.WordLists.Languages.Contains(language))
+        {
+            return false;
+        }
+        user.Language = language;
+        await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Language, language), ct);
+        return true;
+    }
+
     public async Task<bool> AnyAdminAsync(CancellationToken ct = default) =>
         (await users.GetUsersInRoleAsync(Roles.Admin)).Count > 0;
 

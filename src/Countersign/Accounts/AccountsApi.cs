@@ -13,7 +13,9 @@ public sealed record RegisterRequest(string? Username, string? Password, string?
 
 public sealed record RegisteredAccount(Guid Id, string Username);
 
-public sealed record AccountView(Guid Id, string Username, string? Email, IList<string> Roles, DateTimeOffset CreatedAt);
+public sealed record AccountView(Guid Id, string Username, string? Email, IList<string> Roles, string Language, DateTimeOffset CreatedAt);
+
+public sealed record LanguageRequest(string? Language);
 
 public static class AccountsApi
 {
@@ -22,6 +24,8 @@ public static class AccountsApi
         app.MapPost("/api/accounts", Register).RateLimited(Defences.RateLimitedRoute.Registration)
             .WithTags("Accounts").WithSummary("Create an account (self-registration).");
         app.MapGet("/api/me", Me).WithTags("Accounts").RequireAuthorization().WithSummary("The signed-in account.");
+        app.MapPut("/api/me/language", SetLanguage).WithTags("Accounts").RequireAuthorization()
+            .WithSummary("The pages' language, en or fr; for a client also the language of their call-verification words.");
         return app;
     }
 
@@ -63,6 +67,19 @@ public static class AccountsApi
         {
             return Problems.Of(StatusCodes.Status404NotFound, "not_found", "The account no longer exists.");
         }
-        return TypedResults.Ok(new AccountView(user.Id, user.UserName!, user.Email, await users.GetRolesAsync(user), user.CreatedAt));
+        return TypedResults.Ok(new AccountView(user.Id, user.UserName!, user.Email, await users.GetRolesAsync(user), user.Language, user.CreatedAt));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> SetLanguage([FromBody] LanguageRequest body, ClaimsPrincipal principal,
+        UserManager<User> users, AccountAdmin accounts, CancellationToken ct)
+    {
+        if (await users.FindByIdAsync(principal.FindFirstValue("sub") ?? "") is not { } user)
+        {
+            return Problems.Of(StatusCodes.Status404NotFound, "not_found", "The account no longer exists.");
+        }
+        return await accounts.SetLanguageAsync(user, body.Language?.Trim().ToLowerInvariant() ?? "", ct)
+            ? TypedResults.NoContent()
+            : Problems.InvalidRequest($"language must be one of: {string.Join(", ", CallVerification.WordLists.Languages)}.",
+                new Dictionary<string, string[]> { ["language"] = ["Unsupported language."] });
     }
 }

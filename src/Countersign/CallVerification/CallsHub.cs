@@ -8,31 +8,100 @@ namespace Countersign.CallVerification;
 
 /// <summary>
 /// The live side of call verification, at <c>/hubs/calls</c>: each user gets their pairs' words on connecting
-/// and at every window boundary, and a client hears when an advisor marks a call. Messages to a user go
-/// through <c>Clients.User</c>, which the Redis backplane carries to whichever node holds the connection.
+/// and at every window boundary, hears when an advisor marks a call and when a counterpart becomes active,
+/// and checks words here. Messages to a user go through <c>Clients.User</c>, which the Redis backplane
+/// carries to whichever node holds the connection. Pages reach it with their cookie: SameSite=Lax keeps
+/// other sites' WebSocket and negotiate requests from carrying it, and no CORS policy lets them read.
 /// </summary>
 [Authorize(Policy = Policies.LiveSession)]
 public sealed class CallsHub(PairService pairs, LocalConnections connections, TimeProvider time) : Hub
 {
     public const string Path = "/hubs/calls";
 
+    /// <summary>Longer than any word; a longer "word" is refused before it reaches the audit log.</summary>
+    private const int MaxWordLength = 64;
+
     public override async Task OnConnectedAsync()
     {
         var userId = Context.User!.UserId();
-        connections.Add(Context.ConnectionId, userId, time.GetUtcNow());
+        connections.Add(Context.ConnectionId, userId, Context.User!.SessionId(), time.GetUtcNow());
         await pairs.MarkOnlineAsync(userId);
-        await Clients.Caller.SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200));
+        await MarkActiveAsync(userId);
+        await Clients.Caller.SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200), time.GetUtcNow());
         await base.OnConnectedAsync();
     }
 
     /// <summary>The page calls this on the user's key presses and clicks (throttled); words keep coming while it does.</summary>
-    public void Activity() => connections.Touch(Context.ConnectionId, time.GetUtcNow());
+    public async Task Activity()
+    {
+        await MarkActiveAsync(LiveUser());
+    }
+
+    /// <summary>Checks the word the counterpart spoke; null when the pair is not the caller's.</summary>
+    public async Task<VerifyResult?> Verify(Guid pairId, string word)
+    {
+        var userId = LiveUser();
+        if (string.IsNullOrWhiteSpace(word) || word.Length > MaxWordLength)
+        {
+            throw new HubException("invalid_request: word is required and at most 64 characters.");
+        }
+        await MarkActiveAsync(userId);
+        return await pairs.VerifyAsync(userId, Context.User!.Identity?.Name, pairId, word, ClientIp(), Context.ConnectionAborted) is { } match
+            ? new VerifyResult(match)
+            : null;
+    }
+
+    /// <summary>The tapped check: the user says whether the spoken word matched the one on their screen.</summary>
+    public async Task<bool> Confirm(Guid pairId, bool matched)
+    {
+        var userId = LiveUser();
+        await MarkActiveAsync(userId);
+        return await pairs.ConfirmAsync(userId, Context.User!.Identity?.Name, pairId, matched, ClientIp(), Context.ConnectionAborted);
+    }
+
+    /// <summary>An advisor marks "I am calling this client now"; false when the pair is not theirs as advisor.</summary>
+    public async Task<bool> StartCall(Guid pairId)
+    {
+        var userId = LiveUser();
+        await MarkActiveAsync(userId);
+        return await pairs.StartCallAsync(userId, Context.User!.Identity?.Name, pairId, Context.ConnectionAborted);
+    }
+
+    public async Task<bool> EndCall(Guid pairId)
+    {
+        var userId = LiveUser();
+        await MarkActiveAsync(userId);
+        return await pairs.EndCallAsync(userId, Context.User!.Identity?.Name, pairId, Context.ConnectionAborted);
+    }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         connections.Remove(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
     }
+
+    /// <summary>
+    /// The caller, while their call-verification session lasts. After the inactivity timeout the connection
+    /// is out of <see cref="LocalConnections"/> and its session revoked: it may still be open, but gets nothing.
+    /// </summary>
+    private Guid LiveUser()
+    {
+        if (!connections.Touch(Context.ConnectionId, time.GetUtcNow()))
+        {
+            throw new HubException("session_ended: sign in again.");
+        }
+        return Context.User!.UserId();
+    }
+
+    private async Task MarkActiveAsync(Guid userId)
+    {
+        if (await pairs.MarkActiveAsync(userId))
+        {
+            await pairs.AnnounceActiveAsync(userId, Context.ConnectionAborted);
+        }
+    }
+
+    private string? ClientIp() => Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();
 }
 
 /// <summary>
@@ -41,36 +110,48 @@ public sealed class CallsHub(PairService pairs, LocalConnections connections, Ti
 /// </summary>
 public sealed class LocalConnections
 {
-    private readonly ConcurrentDictionary<string, (Guid User, DateTimeOffset LastActivity)> _connections = new();
+    public sealed record Entry(Guid User, Guid? Session, DateTimeOffset LastActivity);
 
-    public void Add(string connectionId, Guid userId, DateTimeOffset now) => _connections[connectionId] = (userId, now);
+    private readonly ConcurrentDictionary<string, Entry> _connections = new();
 
-    public void Touch(string connectionId, DateTimeOffset now)
+    public int Count => _connections.Count;
+
+    public void Add(string connectionId, Guid userId, Guid? sessionId, DateTimeOffset now) => _connections[connectionId] = new(userId, sessionId, now);
+
+    /// <summary>Records activity; false when the connection is not (or no longer) live here.</summary>
+    public bool Touch(string connectionId, DateTimeOffset now)
     {
-        if (_connections.TryGetValue(connectionId, out var entry))
+        while (_connections.TryGetValue(connectionId, out var entry))
         {
-            _connections[connectionId] = entry with { LastActivity = now };
+            if (_connections.TryUpdate(connectionId, entry with { LastActivity = now }, entry))
+            {
+                return true;
+            }
         }
+        return false;
     }
 
     public void Remove(string connectionId) => _connections.TryRemove(connectionId, out _);
 
     /// <summary>Takes out the connections idle since before <paramref name="cutoff"/>; they get no more words.</summary>
-    public List<(string ConnectionId, Guid User)> TakeIdle(DateTimeOffset cutoff)
+    public List<(string ConnectionId, Entry Entry)> TakeIdle(DateTimeOffset cutoff)
     {
-        var idle = new List<(string, Guid)>();
+        var idle = new List<(string, Entry)>();
         foreach (var (id, entry) in _connections)
         {
-            if (entry.LastActivity < cutoff && _connections.TryRemove(new KeyValuePair<string, (Guid, DateTimeOffset)>(id, entry)))
+            if (entry.LastActivity < cutoff && _connections.TryRemove(new KeyValuePair<string, Entry>(id, entry)))
             {
-                idle.Add((id, entry.User));
+                idle.Add((id, entry));
             }
         }
         return idle;
     }
 
-    /// <summary>The active connections, grouped by user.</summary>
-    public IEnumerable<IGrouping<Guid, string>> ByUser() => _connections.GroupBy(c => c.Value.User, c => c.Key).ToList();
+    public bool HasSession(Guid sessionId) => _connections.Values.Any(e => e.Session == sessionId);
+
+    /// <summary>The live connections, grouped by user.</summary>
+    public Dictionary<Guid, List<string>> ByUser() =>
+        _connections.GroupBy(c => c.Value.User, c => c.Key).ToDictionary(g => g.Key, g => g.ToList());
 }
 
 /// <summary>The hub's user id is the <c>sub</c> claim, as everywhere else.</summary>
@@ -112,22 +193,30 @@ internal sealed partial class WordRotation(
     {
         await using var scope = scopes.CreateAsyncScope();
         var pairs = scope.ServiceProvider.GetRequiredService<PairService>();
-        // The seed's rule: words are shown only while the user is active; after the timeout the
-        // call-verification session ends and the page asks the user to sign in again.
-        foreach (var (connectionId, userId) in connections.TakeIdle(time.GetUtcNow() - options.CurrentValue.InactivityTimeout))
+        var sessions = scope.ServiceProvider.GetRequiredService<SessionService>();
+        // The seed's rule: words are shown only while the user is active. After the timeout the
+        // call-verification session ends (its sign-in is revoked) and the page asks the user to sign in again.
+        foreach (var (connectionId, entry) in connections.TakeIdle(time.GetUtcNow() - options.CurrentValue.InactivityTimeout))
         {
             await hub.Clients.Client(connectionId).SendAsync("session_ended", ct);
-            await pairs.RecordSessionTimeoutAsync(userId, ct);
+            // A second tab of the same sign-in that is still in use keeps the session.
+            if (entry.Session is { } session && !connections.HasSession(session))
+            {
+                await sessions.RevokeFamilyAsync(session, "inactive", ct);
+            }
+            await pairs.RecordSessionTimeoutAsync(entry.User, ct);
         }
-        var active = connections.ByUser();
-        foreach (var user in active)
+        var live = connections.ByUser();
+        var batch = await pairs.ForUsersAsync(live.Keys, ct);
+        var now = time.GetUtcNow();
+        await Task.WhenAll(live.Select(user =>
+            hub.Clients.Clients(user.Value).SendAsync("words", batch.Views.GetValueOrDefault(user.Key) ?? [], now, ct)));
+        // After the push, so that neither delays the words: presence marks and the "words shown" audit.
+        foreach (var user in live.Keys)
         {
-            await pairs.MarkOnlineAsync(user.Key);
+            await pairs.MarkOnlineAsync(user);
         }
-        foreach (var user in active)
-        {
-            await hub.Clients.Clients([.. user]).SendAsync("words", await pairs.ForUserAsync(user.Key, null, 0, 200, ct), ct);
-        }
+        await pairs.RecordShownAsync(batch, ct);
     }
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Pushing the new call-verification words failed")]

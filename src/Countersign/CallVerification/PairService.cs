@@ -12,10 +12,23 @@ using Microsoft.Extensions.Options;
 
 namespace Countersign.CallVerification;
 
-public sealed record PairView(Guid PairId, string Counterpart, string MyWord, string TheirWord, DateTimeOffset WindowEndsAt,
-    bool CounterpartOnline, bool Calling);
+/// <summary>
+/// One pair as its viewer sees it. <c>CounterpartPresence</c> is <c>active</c> (used the page in the last two
+/// windows), <c>online</c> (connected) or <c>offline</c>; <c>CounterpartOnline</c> is true for the first two.
+/// </summary>
+public sealed record PairView(Guid PairId, string Counterpart, string MyRole, string MyWord, string TheirWord, DateTimeOffset WindowEndsAt,
+    bool CounterpartOnline, string CounterpartPresence, bool Calling);
 
 public sealed record CallNotice(Guid PairId, bool Calling);
+
+public sealed record PresenceNotice(Guid PairId, string Presence);
+
+public static class Presence
+{
+    public const string Active = "active";
+    public const string Online = "online";
+    public const string Offline = "offline";
+}
 
 public sealed record PairSummary(Guid Id, string Advisor, string Client, DateTimeOffset CreatedAt);
 
@@ -82,11 +95,7 @@ public sealed class PairService(
     /// <summary>The caller's pairs with both words of the current window: an advisor's clients or a client's advisors.</summary>
     public async Task<List<PairView>> ForUserAsync(Guid userId, string? search, int skip, int take, CancellationToken ct = default)
     {
-        var query = from p in db.Set<Pair>()
-                    where p.AdvisorId == userId || p.ClientId == userId
-                    join a in db.Users on p.AdvisorId equals a.Id
-                    join c in db.Users on p.ClientId equals c.Id
-                    select new { Pair = p, Advisor = a.UserName!, Client = c.UserName!, AdvisorKey = a.NormalizedUserName!, ClientKey = c.NormalizedUserName!, c.Language };
+        var query = Rows(db.Set<Pair>().Where(p => p.AdvisorId == userId || p.ClientId == userId));
         if (!string.IsNullOrWhiteSpace(search))
         {
             // Searched in the normalised (upper-case, NFKC) names, so case and width do not matter.
@@ -94,22 +103,124 @@ public sealed class PairService(
             query = query.Where(x => x.Pair.AdvisorId == userId ? EF.Functions.Like(x.ClientKey, term) : EF.Functions.Like(x.AdvisorKey, term));
         }
         var rows = await query.OrderBy(x => x.Pair.AdvisorId == userId ? x.Client : x.Advisor).Skip(skip).Take(take).ToListAsync(ct);
+        var batch = await ViewsAsync([userId], rows, ct);
+        await RecordShownAsync(batch, ct);
+        return batch.Views.GetValueOrDefault(userId) ?? [];
+    }
+
+    /// <summary>What a set of users is shown in one window, and which (user, pair) saw its words.</summary>
+    public sealed record ViewBatch(long Window, Dictionary<Guid, List<PairView>> Views, List<(Guid User, Guid Pair)> Shown);
+
+    /// <summary>
+    /// The pairs of many users at once, for the push at a window boundary: one query per 500 users, the
+    /// words derived in memory, presence and calling flags read in one round trip per chunk. The caller
+    /// records what was shown (<see cref="RecordShownAsync"/>) after sending, so the audit does not delay the push.
+    /// </summary>
+    public async Task<ViewBatch> ForUsersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct = default)
+    {
+        var result = new ViewBatch(WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period), [], []);
+        foreach (var chunk in userIds.Chunk(500))
+        {
+            var rows = await Rows(db.Set<Pair>().Where(p => chunk.Contains(p.AdvisorId) || chunk.Contains(p.ClientId)))
+                .OrderBy(x => x.Client).ThenBy(x => x.Advisor).ToListAsync(ct);
+            var batch = await ViewsAsync(chunk, rows, ct);
+            foreach (var (user, views) in batch.Views)
+            {
+                result.Views[user] = views;
+            }
+            result.Shown.AddRange(batch.Shown);
+        }
+        return result;
+    }
+
+    // Init properties, not a positional record: EF translates filters and ordering on them after the projection.
+    private sealed class PairRow
+    {
+        public required Pair Pair { get; init; }
+        public required string Advisor { get; init; }
+        public required string Client { get; init; }
+        public required string AdvisorKey { get; init; }
+        public required string ClientKey { get; init; }
+        public required string Language { get; init; }
+    }
+
+    private IQueryable<PairRow> Rows(IQueryable<Pair> pairs) =>
+        from p in pairs
+        join a in db.Users on p.AdvisorId equals a.Id
+        join c in db.Users on p.ClientId equals c.Id
+        select new PairRow
+        {
+            Pair = p, Advisor = a.UserName!, Client = c.UserName!, AdvisorKey = a.NormalizedUserName!, ClientKey = c.NormalizedUserName!,
+            Language = c.Language,
+        };
+
+    private async Task<ViewBatch> ViewsAsync(IReadOnlyCollection<Guid> viewers, List<PairRow> rows, CancellationToken ct)
+    {
         var period = options.CurrentValue.Period;
         var window = WordDerivation.WindowAt(time.GetUtcNow(), period);
-        var views = new List<PairView>();
+        var seen = viewers.ToHashSet();
+        var shown = new List<(Guid User, Guid Pair, PairRole Role, PairRow Row)>();
         foreach (var row in rows)
         {
-            var mine = row.Pair.AdvisorId == userId ? PairRole.Advisor : PairRole.Client;
-            var secret = secrets.Unprotect(SecretStore.PairPurpose, row.Pair.ProtectedSecret);
-            var list = WordLists.For(row.Language);
-            await RecordFirstShownAsync(userId, row.Pair.Id, window, ct);
-            var counterpart = mine == PairRole.Advisor ? row.Pair.ClientId : row.Pair.AdvisorId;
-            views.Add(new PairView(row.Pair.Id, mine == PairRole.Advisor ? row.Client : row.Advisor,
-                WordDerivation.Word(secret, mine, window, list), WordDerivation.Word(secret, Other(mine), window, list),
-                WordDerivation.WindowEnd(window, period), await IsOnlineAsync(counterpart, window),
-                await IsCallingAsync(row.Pair.Id)));
+            if (seen.Contains(row.Pair.AdvisorId)) shown.Add((row.Pair.AdvisorId, row.Pair.Id, PairRole.Advisor, row));
+            if (seen.Contains(row.Pair.ClientId)) shown.Add((row.Pair.ClientId, row.Pair.Id, PairRole.Client, row));
         }
-        return views;
+        // Flags of every counterpart and pair in one round trip: active and online marks of this window and
+        // the last, and the calling mark.
+        var keys = new List<string>(shown.Count * 5);
+        foreach (var (_, pairId, role, row) in shown)
+        {
+            var counterpart = role == PairRole.Advisor ? row.Pair.ClientId : row.Pair.AdvisorId;
+            keys.AddRange([PresenceKey("active", counterpart, window), PresenceKey("active", counterpart, window - 1),
+                PresenceKey("online", counterpart, window), PresenceKey("online", counterpart, window - 1), CallKey(pairId)]);
+        }
+        var flags = await store.GetManyAsync(keys);
+
+        var words = new Dictionary<Guid, (string Client, string Advisor)>();
+        var views = new Dictionary<Guid, List<PairView>>();
+        for (var i = 0; i < shown.Count; i++)
+        {
+            var (user, pairId, role, row) = shown[i];
+            if (!words.TryGetValue(pairId, out var pairWords))
+            {
+                using var mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secrets.Unprotect(SecretStore.PairPurpose, row.Pair.ProtectedSecret));
+                words[pairId] = pairWords = WordDerivation.Words(mac, window, WordLists.For(row.Language));
+            }
+            var presence = flags[i * 5] is not null || flags[i * 5 + 1] is not null ? Presence.Active
+                : flags[i * 5 + 2] is not null || flags[i * 5 + 3] is not null ? Presence.Online : Presence.Offline;
+            var (mine, theirs) = role == PairRole.Advisor ? (pairWords.Advisor, pairWords.Client) : (pairWords.Client, pairWords.Advisor);
+            var view = new PairView(pairId, role == PairRole.Advisor ? row.Client : row.Advisor, role == PairRole.Advisor ? Roles.Advisor : Roles.Client,
+                mine, theirs, WordDerivation.WindowEnd(window, period), presence != Presence.Offline, presence, flags[i * 5 + 4] is not null);
+            (views.TryGetValue(user, out var list) ? list : views[user] = []).Add(view);
+        }
+        return new ViewBatch(window, views, [.. shown.Select(s => (s.User, s.Pair))]);
+    }
+
+    /// <summary>
+    /// The seed's rule: audit that words were shown to a user in a window (pair and window, never the word),
+    /// once per user, pair and window, all in one transaction.
+    /// </summary>
+    public async Task RecordShownAsync(ViewBatch batch, CancellationToken ct = default)
+    {
+        var window = batch.Window;
+        var first = new List<(Guid User, Guid Pair)>();
+        foreach (var (user, pair) in batch.Shown)
+        {
+            if (await store.SetIfAbsentAsync($"calls:shown:{user:N}:{pair:N}:{window}", "1", options.CurrentValue.Period * 2))
+            {
+                first.Add((user, pair));
+            }
+        }
+        if (first.Count == 0)
+        {
+            return;
+        }
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        foreach (var (user, pair) in first)
+        {
+            await audit.RecordAsync(db, new(AuditActions.CallWordsShown, user, null, null, SessionService.Detail(new { pair_id = pair, window })), ct);
+        }
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>
@@ -130,17 +241,33 @@ public sealed class PairService(
         var now = time.GetUtcNow();
         var window = WordDerivation.WindowAt(now, o.Period);
         var theirs = Other(found.Pair.AdvisorId == userId ? PairRole.Advisor : PairRole.Client);
-        var secret = secrets.Unprotect(SecretStore.PairPurpose, found.Pair.ProtectedSecret);
+        using var mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secrets.Unprotect(SecretStore.PairPurpose, found.Pair.ProtectedSecret));
         var list = WordLists.For(found.Language);
         var heard = spoken.Trim().ToLowerInvariant();
         var windows = now - DateTimeOffset.FromUnixTimeSeconds(window * (long)o.Period.TotalSeconds) < o.Grace ? new[] { window, window - 1 } : [window];
-        var match = windows.Any(w => string.Equals(WordDerivation.Word(secret, theirs, w, list), heard, StringComparison.Ordinal));
+        var match = windows.Any(w => string.Equals(WordDerivation.Word(mac, theirs, w, list), heard, StringComparison.Ordinal));
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await audit.RecordAsync(db, new(match ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
             SessionService.Detail(new { pair_id = pairId, window, checked_role = theirs.ToString().ToLowerInvariant() })), ct);
         await tx.CommitAsync(ct);
         return match;
+    }
+
+    /// <summary>
+    /// The tapped form of a check: the user compared the spoken word with the one on their screen and says
+    /// whether it matched. Audited like a typed check, a "no" as a possible impersonation.
+    /// </summary>
+    public async Task<bool> ConfirmAsync(Guid userId, string? username, Guid pairId, bool matched, string? clientIp, CancellationToken ct = default)
+    {
+        if (!await db.Set<Pair>().AnyAsync(p => p.Id == pairId && (p.AdvisorId == userId || p.ClientId == userId), ct))
+        {
+            return false;
+        }
+        var window = WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period);
+        await audit.RecordAloneAsync(db, new(matched ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
+            SessionService.Detail(new { pair_id = pairId, window, method = "tap" })), ct);
+        return true;
     }
 
     /// <summary>The advisor marks "I am calling this client now"; the client's page shows it while it lasts.</summary>
@@ -177,35 +304,37 @@ public sealed class PairService(
         await hub.Clients.User(clientId.ToString()).SendAsync("call", new CallNotice(pairId, calling), ct);
     }
 
-    private async Task<bool> IsCallingAsync(Guid pairId) => await store.GetAsync(CallKey(pairId)) is not null;
-
-    /// <summary>The seed's rule: audit that words were shown to a user in a window (pair and window, never the word), once.</summary>
-    private async Task RecordFirstShownAsync(Guid userId, Guid pairId, long window, CancellationToken ct)
-    {
-        if (await store.SetIfAbsentAsync($"calls:shown:{userId:N}:{pairId:N}:{window}", "1", options.CurrentValue.Period * 2))
-        {
-            await audit.RecordAloneAsync(db, new(AuditActions.CallWordsShown, userId, null, null, SessionService.Detail(new { pair_id = pairId, window })), ct);
-        }
-    }
-
-    /// <summary>
-    /// Presence across nodes: each node renews the mark of its connected users at every window boundary,
-    /// so "online" means connected to some node within the last two windows.
-    /// </summary>
     public Task RecordSessionTimeoutAsync(Guid userId, CancellationToken ct = default) =>
         audit.RecordAloneAsync(db, new(AuditActions.CallSessionTimedOut, userId, null, null, null), ct);
 
-    public Task MarkOnlineAsync(Guid userId)
+    /// <summary>
+    /// Presence across nodes, in marks that expire: each node renews the "online" mark of its connected
+    /// users at every window boundary, and a user's key presses and clicks set the "active" mark. A mark
+    /// is kept for two windows, never deleted and rewritten, so no reader falls between a delete and a set.
+    /// </summary>
+    public Task MarkOnlineAsync(Guid userId) => MarkAsync("online", userId);
+
+    /// <summary>True when this is the user's first activity mark of the window.</summary>
+    public Task<bool> MarkActiveAsync(Guid userId) => MarkAsync("active", userId);
+
+    private Task<bool> MarkAsync(string kind, Guid userId)
     {
         var period = options.CurrentValue.Period;
-        return store.SetIfAbsentAsync(PresenceKey(userId, WordDerivation.WindowAt(time.GetUtcNow(), period)), "1", period * 2);
+        return store.SetIfAbsentAsync(PresenceKey(kind, userId, WordDerivation.WindowAt(time.GetUtcNow(), period)), "1", period * 2);
     }
 
-    // One mark per window, never deleted and rewritten, so no reader can fall between a delete and a set.
-    private async Task<bool> IsOnlineAsync(Guid userId, long window) =>
-        await store.GetAsync(PresenceKey(userId, window)) is not null || await store.GetAsync(PresenceKey(userId, window - 1)) is not null;
+    /// <summary>Tells the user's counterparts, wherever they are connected, that the user is active now.</summary>
+    public async Task AnnounceActiveAsync(Guid userId, CancellationToken ct = default)
+    {
+        var pairs = await db.Set<Pair>().Where(p => p.AdvisorId == userId || p.ClientId == userId)
+            .Select(p => new { p.Id, Counterpart = p.AdvisorId == userId ? p.ClientId : p.AdvisorId }).ToListAsync(ct);
+        foreach (var pair in pairs)
+        {
+            await hub.Clients.User(pair.Counterpart.ToString()).SendAsync("presence", new PresenceNotice(pair.Id, Presence.Active), ct);
+        }
+    }
 
-    private static string PresenceKey(Guid userId, long window) => $"calls:online:{userId:N}:{window}";
+    private static string PresenceKey(string kind, Guid userId, long window) => $"calls:{kind}:{userId:N}:{window}";
 
     private static string CallKey(Guid pairId) => $"calls:calling:{pairId:N}";
 

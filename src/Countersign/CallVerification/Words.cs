@@ -58,17 +58,23 @@ public static class WordDerivation
     /// </summary>
     public static string Word(IncrementalHash keyedMac, PairRole role, long window, string[] list)
     {
+        var (client, advisor) = Words(keyedMac, window, list);
+        return role == PairRole.Client ? client : advisor;
+    }
+
+    /// <summary>
+    /// Both words of a window, as every screen shows them: two HMACs (one more in the rare window where
+    /// the advisor's first draw equals the client's word).
+    /// </summary>
+    public static (string Client, string Advisor) Words(IncrementalHash keyedMac, long window, string[] list)
+    {
         var client = Index(keyedMac, PairRole.Client, window, 0, list.Length);
-        if (role == PairRole.Client)
-        {
-            return list[client];
-        }
         for (uint counter = 0; ; counter++)
         {
             var advisor = Index(keyedMac, PairRole.Advisor, window, counter, list.Length);
             if (advisor != client)
             {
-                return list[advisor];
+                return (list[client], list[advisor]);
             }
         }
     }

@@ -6,42 +6,49 @@ using Countersign.CallVerification;
 
 namespace Countersign.Cli;
 
-/// <summary><c>countersign demo seed</c>: an advisor, two clients and their pairs, to see call verification in a minute.</summary>
+/// <summary><c>countersign demo seed</c> (and <c>serve --demo</c>): an advisor, two clients and their pairs, to see call verification in a minute.</summary>
 internal static class DemoCommands
 {
     public static Command Create(Action<WebApplicationBuilder>? configure)
     {
         var seed = new Command("seed", "Create a demo advisor, two clients and their pairs, and print their one-time passwords. Never run by default.");
         seed.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
-        {
-            var accounts = services.GetRequiredService<AccountAdmin>();
-            var pairs = services.GetRequiredService<PairService>();
-            var people = new[] { ("demo-advisor", Roles.Advisor), ("demo-client-1", Roles.Client), ("demo-client-2", Roles.Client) };
-            if (await accounts.FindAsync(people[0].Item1) is not null)
-            {
-                await Console.Error.WriteLineAsync("The demo accounts exist already; nothing changed.");
-                return 1;
-            }
-            Console.WriteLine("Demo accounts (change these passwords or remove the accounts after the demo):");
-            foreach (var (name, role) in people)
-            {
-                // 18 random bytes: a password no policy refuses, printed once, never stored in clear.
-                var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
-                var (user, result) = await accounts.CreateAsync(name, password, null, [role], AuditActions.UserCreated, "demo", null, ct);
-                if (user is null)
-                {
-                    await Console.Error.WriteLineAsync($"error: {string.Join(" ", result.Errors.Select(e => e.Description))}");
-                    return 1;
-                }
-                Console.WriteLine($"  {name,-14} {role,-8} {password}");
-            }
-            foreach (var client in people.Skip(1))
-            {
-                await pairs.CreateAsync(people[0].Item1, client.Item1, "demo", ct);
-            }
-            Console.WriteLine("Paired demo-advisor with demo-client-1 and demo-client-2. Sign in at /login; the words are at GET /api/calls/pairs.");
-            return 0;
-        }, ct));
+            await SeedAsync(services, ct) ? 0 : 1, ct));
         return new Command("demo", "Demonstration data.") { seed };
+    }
+
+    /// <summary>Creates the demo accounts and pairs and prints the passwords; false when they exist already or creation failed.</summary>
+    public static async Task<bool> SeedAsync(IServiceProvider services, CancellationToken ct)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var accounts = scope.ServiceProvider.GetRequiredService<AccountAdmin>();
+        var pairs = scope.ServiceProvider.GetRequiredService<PairService>();
+        // The second client reads French: the pair's words follow the client's language.
+        var people = new[] { ("demo-advisor", Roles.Advisor, "en"), ("demo-client-1", Roles.Client, "en"), ("demo-client-2", Roles.Client, "fr") };
+        if (await accounts.FindAsync(people[0].Item1) is not null)
+        {
+            await Console.Error.WriteLineAsync("The demo accounts exist already; nothing changed.");
+            return false;
+        }
+        Console.WriteLine("Demo accounts (change these passwords or remove the accounts after the demo):");
+        foreach (var (name, role, language) in people)
+        {
+            // 18 random bytes: a password no policy refuses, printed once, never stored in clear.
+            var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
+            var (user, result) = await accounts.CreateAsync(name, password, null, [role], AuditActions.UserCreated, "demo", null, ct);
+            if (user is null)
+            {
+                await Console.Error.WriteLineAsync($"error: {string.Join(" ", result.Errors.Select(e => e.Description))}");
+                return false;
+            }
+            await accounts.SetLanguageAsync(user, language, ct);
+            Console.WriteLine($"  {name,-14} {role,-8} {language}  {password}");
+        }
+        foreach (var client in people.Skip(1))
+        {
+            await pairs.CreateAsync(people[0].Item1, client.Item1, "demo", ct);
+        }
+        Console.WriteLine("Paired demo-advisor with demo-client-1 and demo-client-2. Sign in as each (two browsers, or one private window) and open /calls.");
+        return true;
     }
 }

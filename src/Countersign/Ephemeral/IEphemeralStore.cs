@@ -15,6 +15,9 @@ public interface IEphemeralStore
 
     Task<string?> GetAsync(string key);
 
+    /// <summary>Several values in one round trip (Redis MGET), in the order of the keys; null where absent.</summary>
+    Task<string?[]> GetManyAsync(IReadOnlyList<string> keys);
+
     Task<bool> DeleteAsync(string key);
 
     Task PublishAsync(string channel, string message);

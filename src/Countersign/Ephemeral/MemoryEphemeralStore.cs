@@ -50,6 +50,12 @@ public sealed class MemoryEphemeralStore(TimeProvider time) : IEphemeralStore
     public Task<string?> GetAsync(string key) =>
         Task.FromResult(_entries.TryGetValue(key, out var e) && e.ExpiresAt > time.GetUtcNow() ? e.Value : null);
 
+    public Task<string?[]> GetManyAsync(IReadOnlyList<string> keys)
+    {
+        var now = time.GetUtcNow();
+        return Task.FromResult(keys.Select(k => _entries.TryGetValue(k, out var e) && e.ExpiresAt > now ? e.Value : null).ToArray());
+    }
+
     public Task<bool> DeleteAsync(string key) =>
         Task.FromResult(_entries.TryRemove(key, out var e) && e.ExpiresAt > time.GetUtcNow());
 

@@ -21,6 +21,16 @@ public sealed class RedisEphemeralStore(IConnectionMultiplexer redis, string key
 
     public async Task<string?> GetAsync(string key) => await Db.StringGetAsync(keyPrefix + key);
 
+    public async Task<string?[]> GetManyAsync(IReadOnlyList<string> keys)
+    {
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+        var values = await Db.StringGetAsync([.. keys.Select(k => (RedisKey)(keyPrefix + k))]);
+        return [.. values.Select(v => (string?)v)];
+    }
+
     public Task<bool> DeleteAsync(string key) => Db.KeyDeleteAsync(keyPrefix + key);
 
     public Task PublishAsync(string channel, string message) =>

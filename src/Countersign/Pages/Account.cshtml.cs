@@ -12,7 +12,7 @@ namespace Countersign.Pages;
 [Authorize(Policy = Policies.BrowserSession)]
 public sealed class AccountModel(
     UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors,
-    Storage.CountersignDb db, Audit.AuditLog audit) : PageModel
+    Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts) : PageModel
 {
     public Accounts.User Account { get; private set; } = null!;
     public IList<string> Roles { get; private set; } = [];
@@ -94,6 +94,24 @@ public sealed class AccountModel(
 
     public async Task<IActionResult> OnGetAsync(CancellationToken ct) => await LoadAsync(ct) ? Page() : RedirectToPage("/Login");
 
+    [BindProperty]
+    public string? Language { get; set; }
+
+    public async Task<IActionResult> OnPostLanguageAsync(CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        if (!await accounts.SetLanguageAsync(Account, Language ?? "", ct))
+        {
+            Message = "Choose one of the languages offered.";
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+        }
+        ViewData["Text"] = UiText.For(Account.Language);
+        return Page();
+    }
+
     public async Task<IActionResult> OnPostStartTotpAsync(CancellationToken ct)
     {
         if (!await LoadAsync(ct))
@@ -158,6 +176,7 @@ public sealed class AccountModel(
             return false;
         }
         Account = user;
+        ViewData["Text"] = UiText.For(user.Language);
         Roles = await users.GetRolesAsync(user);
         Sessions = await sessions.ListActiveAsync(user.Id, ct);
         CurrentSession = User.SessionId();

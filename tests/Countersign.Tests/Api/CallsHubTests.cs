@@ -81,6 +81,10 @@ public sealed class CallsHubInactivityTests(IdleServer server) : ApiSuiteBase(se
             Assert.Equal(["quiet"], idle);
         }
         Assert.True(quiet.Words.IsEmpty, "no words after the session ended");
+        // The session ended with it: the idle user signs in again; the busy one carries on.
+        await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => quiet.Connection.InvokeAsync("Activity"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/me", quiet.Token))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/me", busy.Token))).StatusCode);
         Assert.True(await WithScope(sp => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(
             sp.GetRequiredService<Storage.CountersignDb>().AuditEvents, e => e.Action == Audit.AuditActions.CallSessionTimedOut)));
     }
@@ -94,12 +98,16 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
         public ConcurrentQueue<JsonElement> Words { get; } = new();
         public ConcurrentQueue<JsonElement> Calls { get; } = new();
 
+        public string Token { get; }
+
         public Listener(Uri node, string token)
         {
+            Token = token;
             Connection = new HubConnectionBuilder()
                 .WithUrl(new Uri(node, "hubs/calls"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token))
                 .Build();
-            Connection.On<JsonElement>("words", w => Words.Enqueue(w));
+            // "words" carries the pairs and the server's time (pages count down by the server's clock).
+            Connection.On<JsonElement, DateTimeOffset>("words", (w, _) => Words.Enqueue(w));
             Connection.On<JsonElement>("call", c => Calls.Enqueue(c));
         }
 
@@ -183,12 +191,48 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
             var list = await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/calls/pairs", pair.ClientToken))).Body();
             return list[0].GetProperty("counterpart_online").GetBoolean();
         }
+        async Task<string?> AdvisorPresenceForClient() =>
+            (await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/calls/pairs", pair.ClientToken))).Body())[0].GetProperty("counterpart_presence").GetString();
         Assert.False(await AdvisorOnlineForClient());
         await using var advisor = new Listener(nodes.B.BaseAddress, pair.AdvisorToken);
         await advisor.Connection.StartAsync();
         // The first words arrive once the hub has registered the connection.
         await Listener.NextAsync(advisor.Words, TimeSpan.FromSeconds(5));
         Assert.True(await AdvisorOnlineForClient());
+        // Connecting counts as activity.
+        Assert.Equal("active", await AdvisorPresenceForClient());
+    }
+
+    [Fact]
+    public async Task Checks_made_through_the_hub_are_answered_and_audited_typed_or_tapped()
+    {
+        var pair = await PairAsync();
+        await using var advisor = new Listener(nodes.A.BaseAddress, pair.AdvisorToken);
+        await advisor.Connection.StartAsync();
+        var words = (await Listener.NextAsync(advisor.Words, TimeSpan.FromSeconds(5)))[0];
+        var pairId = Guid.Parse(pair.PairId);
+        // Words rotate every 2 s here and the grace is 1 s: a word read just before a boundary may have
+        // expired by the time it is checked, so a check with the freshest words pushed is retried twice.
+        var matched = false;
+        for (var attempt = 0; attempt < 3 && !matched; attempt++)
+        {
+            while (advisor.Words.TryDequeue(out var newer))
+            {
+                words = newer[0];
+            }
+            matched = (await advisor.Connection.InvokeAsync<JsonElement>("Verify", pairId, words.GetProperty("their_word").GetString()))
+                .GetProperty("match").GetBoolean();
+        }
+        Assert.True(matched);
+        Assert.False((await advisor.Connection.InvokeAsync<JsonElement>("Verify", pairId, "notaword")).GetProperty("match").GetBoolean());
+        Assert.True(await advisor.Connection.InvokeAsync<bool>("Confirm", pairId, false));
+        // Someone else's pair: no answer, nothing learnt.
+        Assert.False(await advisor.Connection.InvokeAsync<bool>("Confirm", Guid.NewGuid(), true));
+        await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(() => advisor.Connection.InvokeAsync<JsonElement>("Verify", pairId, new string('a', 65)));
+        var tapped = await WithScope(sp => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(
+            sp.GetRequiredService<Storage.CountersignDb>().AuditEvents,
+            e => e.Action == Audit.AuditActions.PossibleImpersonation && e.Detail!.Contains(pair.PairId) && e.Detail.Contains("tap")));
+        Assert.Equal(1, tapped);
     }
 
     [Fact]

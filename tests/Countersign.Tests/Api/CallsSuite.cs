@@ -68,6 +68,9 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
         var asAdvisor = await OnlyPairAsync(pair.AdvisorToken);
         Assert.Equal(pair.Advisor, asClient.GetProperty("counterpart").GetString());
         Assert.Equal(pair.Client, asAdvisor.GetProperty("counterpart").GetString());
+        Assert.Equal("client", asClient.GetProperty("my_role").GetString());
+        Assert.Equal("advisor", asAdvisor.GetProperty("my_role").GetString());
+        Assert.Equal("offline", asClient.GetProperty("counterpart_presence").GetString());
         Assert.Equal(asClient.GetProperty("my_word").GetString(), asAdvisor.GetProperty("their_word").GetString());
         Assert.Equal(asAdvisor.GetProperty("my_word").GetString(), asClient.GetProperty("their_word").GetString());
         Assert.NotEqual(asClient.GetProperty("my_word").GetString(), asClient.GetProperty("their_word").GetString());
@@ -111,6 +114,22 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
         Assert.True(await Check(after.GetProperty("their_word").GetString()));
         Server.Clock.Advance(TimeSpan.FromSeconds(11));
         Assert.False(await Check(before));
+    }
+
+    [Fact]
+    public async Task The_clients_language_picks_the_words_of_both_sides_and_only_known_languages_are_accepted()
+    {
+        var pair = await PairAsync();
+        Assert.Contains((await OnlyPairAsync(pair.AdvisorToken)).GetProperty("my_word").GetString(), CallVerification.WordLists.For("en"));
+        Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(Json(HttpMethod.Put, "/api/me/language", pair.ClientToken, new { language = "de" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.SendAsync(Json(HttpMethod.Put, "/api/me/language", pair.ClientToken, new { language = "fr" }))).StatusCode);
+        Assert.Equal("fr", (await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/me", pair.ClientToken))).Body()).GetProperty("language").GetString());
+        var french = CallVerification.WordLists.For("fr");
+        var asAdvisor = await OnlyPairAsync(pair.AdvisorToken);
+        var asClient = await OnlyPairAsync(pair.ClientToken);
+        Assert.Contains(asAdvisor.GetProperty("my_word").GetString(), french);
+        Assert.Contains(asClient.GetProperty("my_word").GetString(), french);
+        Assert.Equal(asClient.GetProperty("my_word").GetString(), asAdvisor.GetProperty("their_word").GetString());
     }
 
     [Fact]

@@ -63,6 +63,17 @@ public abstract class EphemeralStoreSuite
     }
 
     [Fact]
+    public async Task Get_many_returns_values_in_key_order_with_null_for_absent_and_expired_keys()
+    {
+        var (present, absent, expiring) = (Key(), Key(), Key());
+        await Store.SetIfAbsentAsync(present, "p", TimeSpan.FromMinutes(1));
+        await Store.SetIfAbsentAsync(expiring, "e", TimeSpan.FromMilliseconds(300));
+        await AdvanceAsync(TimeSpan.FromMilliseconds(700));
+        Assert.Equal(new string?[] { "p", null, null, "p" }.AsEnumerable(), await Store.GetManyAsync([present, absent, expiring, present]));
+        Assert.Empty(await Store.GetManyAsync([]));
+    }
+
+    [Fact]
     public async Task Delete_removes_a_key()
     {
         var key = Key();

@@ -1,0 +1,173 @@
+// Keeps the call-verification page live: new words at each rotation, the calling banner, presence, and
+// the checks, all through the /hubs/calls SignalR hub (its client comes from npm at build, see the csproj).
+// The words are shown only while the session is live: after the server's inactivity timeout it sends
+// "session_ended", and the page hides them and asks the user to sign in again.
+/* global signalR */
+
+const root = document.getElementById('calls');
+const text = JSON.parse(document.getElementById('calls-text').textContent);
+const status = document.getElementById('live-status');
+
+// The server's clock, not the browser's, decides when a window ends.
+let clockOffset = Number(root.dataset.serverNow) - Date.now();
+let windowEndsAt = Number(root.dataset.windowEndsAt);
+const periodMs = Number(root.dataset.period) * 1000;
+
+const format = (template, value) => template.replace('{0}', value);
+const pairElements = id => document.querySelectorAll(`.pair[data-pair-id="${id}"]`);
+
+const connection = new signalR.HubConnectionBuilder()
+  .withUrl('/hubs/calls')
+  .withAutomaticReconnect()
+  .build();
+
+connection.on('words', (pairs, serverNow) => {
+  clockOffset = Date.parse(serverNow) - Date.now();
+  for (const pair of pairs) {
+    windowEndsAt = Date.parse(pair.window_ends_at);
+    for (const element of pairElements(pair.pair_id)) {
+      element.querySelector('.my-word').textContent = pair.my_word;
+      element.querySelector('.their-word').textContent = pair.their_word;
+      showPresence(element, pair.counterpart_presence);
+      if (element.classList.contains('client-view')) {
+        showCalling(element, pair.calling);
+      } else {
+        showCallToggle(element, pair.calling);
+      }
+    }
+  }
+  tick();
+});
+
+connection.on('call', notice => {
+  for (const element of pairElements(notice.pair_id)) {
+    showCalling(element, notice.calling);
+  }
+});
+
+connection.on('presence', notice => {
+  for (const element of pairElements(notice.pair_id)) {
+    showPresence(element, notice.presence);
+  }
+});
+
+connection.on('session_ended', endSession);
+
+connection.onreconnecting(() => { status.textContent = text.reconnecting; });
+connection.onreconnected(() => { status.textContent = text.live; });
+
+function showPresence(element, presence) {
+  const badge = element.querySelector('.presence');
+  badge.dataset.presence = presence;
+  badge.textContent = text[presence] ?? text.offline;
+}
+
+function showCalling(element, calling) {
+  const banner = element.querySelector('.banner');
+  banner.classList.toggle('calling', calling);
+  banner.classList.toggle('quiet', !calling);
+  banner.textContent = calling ? format(text.calling, element.dataset.counterpart) : text.not_calling;
+}
+
+function showCallToggle(element, calling) {
+  element.dataset.calling = String(calling);
+  element.querySelector('.call-toggle').textContent = calling ? text.end_call : text.start_call;
+}
+
+function showResult(element, kind, message) {
+  const result = element.querySelector('.result');
+  result.hidden = false;
+  result.className = `result ${kind}`;
+  result.textContent = message;
+}
+
+function endSession() {
+  connection.stop();
+  for (const word of document.querySelectorAll('.word')) {
+    word.textContent = '······';
+  }
+  for (const control of root.querySelectorAll('button, input')) {
+    control.disabled = true;
+  }
+  document.getElementById('session-ended').hidden = false;
+  status.textContent = '';
+}
+
+// Checks: the typed word, or a tap on "they said it" / "they said something else".
+root.addEventListener('submit', async event => {
+  const form = event.target.closest('form.verify');
+  if (!form) return;
+  event.preventDefault();
+  const element = form.closest('.pair');
+  const input = form.elements.namedItem('word');
+  await check(element, () => connection.invoke('Verify', element.dataset.pairId, input.value), r => r?.match);
+  input.select();
+});
+
+root.addEventListener('click', async event => {
+  const tap = event.target.closest('button.tap');
+  if (tap) {
+    const element = tap.closest('.pair');
+    const matched = tap.dataset.matched === 'true';
+    await check(element, () => connection.invoke('Confirm', element.dataset.pairId, matched), ok => ok && matched);
+    return;
+  }
+  const toggle = event.target.closest('button.call-toggle');
+  if (toggle) {
+    const element = toggle.closest('.pair');
+    const calling = element.dataset.calling !== 'true';
+    try {
+      if (await connection.invoke(calling ? 'StartCall' : 'EndCall', element.dataset.pairId)) {
+        showCallToggle(element, calling);
+      }
+    } catch {
+      showResult(element, 'bad', text.failed);
+    }
+  }
+});
+
+async function check(element, invoke, isMatch) {
+  try {
+    const outcome = await invoke();
+    if (outcome === null || outcome === false) {
+      showResult(element, 'bad', text.failed);
+    } else if (isMatch(outcome)) {
+      showResult(element, 'ok', element.classList.contains('client-view') ? text.match_advisor : text.match_client);
+    } else {
+      showResult(element, 'bad', text.mismatch);
+    }
+  } catch {
+    showResult(element, 'bad', text.failed);
+  }
+}
+
+// Activity keeps the words coming; sent at most every 20 s.
+let lastActivity = 0;
+for (const kind of ['keydown', 'pointerdown']) {
+  document.addEventListener(kind, () => {
+    if (Date.now() - lastActivity > 20_000 && connection.state === signalR.HubConnectionState.Connected) {
+      lastActivity = Date.now();
+      connection.invoke('Activity').catch(() => {});
+    }
+  });
+}
+
+// The countdown: seconds and an emptying ring to the next rotation.
+function tick() {
+  const left = Math.max(0, windowEndsAt - (Date.now() + clockOffset));
+  const seconds = Math.ceil(left / 1000);
+  for (const countdown of document.querySelectorAll('.countdown')) {
+    countdown.querySelector('.seconds').textContent = format(text.new_words_in, seconds);
+    countdown.querySelector('.ring').style.strokeDashoffset = String(100 - (100 * left) / periodMs);
+  }
+}
+setInterval(tick, 250);
+tick();
+
+try {
+  await connection.start();
+  lastActivity = Date.now();
+  status.textContent = text.live;
+} catch {
+  status.textContent = text.reconnecting;
+}

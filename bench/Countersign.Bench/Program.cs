@@ -19,6 +19,10 @@ if (args.FirstOrDefault() == "defences")
 {
     return await DefencesBench.RunAsync(args[1..]);
 }
+if (args.FirstOrDefault() == "fanout")
+{
+    return await FanOutBench.RunAsync(args[1..]);
+}
 if (args.FirstOrDefault() == "words")
 {
     return WordsBench.Run(args[1..]);
@@ -200,22 +204,31 @@ internal sealed class Server : IAsyncDisposable
         var database = "cs_bench_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
         await Psql(options.Postgres, $"CREATE DATABASE {database}");
         var connection = options.Postgres.Replace("Database=postgres", $"Database={database}", StringComparison.Ordinal);
+        return await StartProcessAsync(options.ServerDll, new Dictionary<string, string>
+        {
+            ["COUNTERSIGN__Storage__Provider"] = "Postgres",
+            ["COUNTERSIGN__Storage__ConnectionString"] = connection,
+            ["COUNTERSIGN__Storage__MigrateAtStart"] = "true",
+            ["COUNTERSIGN__Secrets__MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["COUNTERSIGN__Secrets__Peppers__1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+            ["COUNTERSIGN__Audit__AttemptLogPath"] = Path.Combine(Path.GetTempPath(), database + ".jsonl"),
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, "database " + database);
+    }
+
+    /// <summary>Starts <c>countersign serve</c> on a free port with the given environment and waits until it is ready.</summary>
+    public static async Task<Server> StartProcessAsync(string serverDll, IDictionary<string, string> environment, string description)
+    {
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [options.ServerDll, "serve", "--urls", $"http://127.0.0.1:{port}"])
+        var start = new ProcessStartInfo("dotnet", [serverDll, "serve", "--urls", $"http://127.0.0.1:{port}"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment =
-            {
-                ["COUNTERSIGN__Storage__Provider"] = "Postgres",
-                ["COUNTERSIGN__Storage__ConnectionString"] = connection,
-                ["COUNTERSIGN__Storage__MigrateAtStart"] = "true",
-                ["COUNTERSIGN__Secrets__MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-                ["COUNTERSIGN__Secrets__Peppers__1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-                ["COUNTERSIGN__Audit__AttemptLogPath"] = Path.Combine(Path.GetTempPath(), database + ".jsonl"),
-                ["Logging__LogLevel__Default"] = "Warning",
-            },
         };
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("server: " + e.Data); };
@@ -229,7 +242,7 @@ internal sealed class Server : IAsyncDisposable
             {
                 if ((await probe.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                 {
-                    Console.WriteLine($"server pid {process.Id} on {baseAddress}, database {database}");
+                    Console.WriteLine($"server pid {process.Id} on {baseAddress}, {description}");
                     return new Server(process, baseAddress);
                 }
             }
@@ -262,6 +275,13 @@ internal sealed class Server : IAsyncDisposable
         {
             throw new InvalidOperationException($"psql failed: {sql}");
         }
+    }
+
+    /// <summary>The server process's resident memory, from /proc.</summary>
+    public long ResidentMiB()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return line is null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 
     public async ValueTask DisposeAsync()

@@ -60,6 +60,47 @@ public sealed class AuditLog(TimeProvider time)
         await db.SaveChangesAsync(ct);
     }
 
+    /// <summary>
+    /// Appends many events in the caller's transaction with one read of the chain's tail and one batched
+    /// insert, for bulk records such as the words shown to every connected user at a rotation. On
+    /// PostgreSQL the chain lock is taken first, so no other node appends in between.
+    /// </summary>
+    public async Task RecordManyAsync(CountersignDb db, IReadOnlyList<AuditEntry> entries, CancellationToken ct = default)
+    {
+        if (db.Database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("An audit event must be written in the transaction of the change it records.");
+        }
+        if (entries.Count == 0)
+        {
+            return;
+        }
+        await db.SaveChangesAsync(ct);
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({ChainLock})", ct);
+        }
+        var previous = await db.AuditEvents.OrderByDescending(e => e.Id).Select(e => e.Hash).FirstOrDefaultAsync(ct);
+        var at = TruncateToMicroseconds(time.GetUtcNow());
+        foreach (var entry in entries)
+        {
+            var row = new AuditEvent
+            {
+                At = at,
+                Action = entry.Action,
+                UserId = entry.UserId,
+                Username = entry.Username,
+                ClientIp = entry.ClientIp,
+                Detail = entry.Detail,
+                Hash = [],
+            };
+            row.Hash = previous = ComputeHash(previous, row);
+            db.AuditEvents.Add(row);
+        }
+        // Ids follow insertion order within the batch, which is the order the chain was computed in.
+        await db.SaveChangesAsync(ct);
+    }
+
     /// <summary>Records an event that changes nothing else (a failed login, say) in its own transaction.</summary>
     public async Task RecordAloneAsync(CountersignDb db, AuditEntry entry, CancellationToken ct = default)
     {

@@ -216,10 +216,8 @@ public sealed class PairService(
             return;
         }
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        foreach (var (user, pair) in first)
-        {
-            await audit.RecordAsync(db, new(AuditActions.CallWordsShown, user, null, null, SessionService.Detail(new { pair_id = pair, window })), ct);
-        }
+        await audit.RecordManyAsync(db, [.. first.Select(f =>
+            new AuditEntry(AuditActions.CallWordsShown, f.User, null, null, SessionService.Detail(new { pair_id = f.Pair, window })))], ct);
         await tx.CommitAsync(ct);
     }
 

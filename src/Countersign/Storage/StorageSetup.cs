@@ -21,7 +21,9 @@ public static class StorageSetup
         else
         {
             EnsureSqliteFolder(connectionString);
-            builder.Services.AddDbContextPool<CountersignDb, SqliteCountersignDb>(db => db.UseSqlite(connectionString));
+            builder.Services.AddSingleton<SqliteWriteGate>();
+            builder.Services.AddDbContextPool<CountersignDb, SqliteCountersignDb>((services, db) =>
+                db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>()));
         }
         builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);
         return builder;

@@ -393,6 +393,25 @@ public abstract class ApiSuite(TestServer server) : ApiSuiteBase(server)
     }
 
     [Fact]
+    public async Task A_batch_of_audit_events_appended_at_once_keeps_the_chain_whole_and_in_order()
+    {
+        var tag = Guid.NewGuid().ToString("N");
+        await WithScope(async sp =>
+        {
+            var db = sp.GetRequiredService<CountersignDb>();
+            await using var tx = await db.Database.BeginTransactionAsync();
+            await sp.GetRequiredService<AuditLog>().RecordManyAsync(db,
+                [.. Enumerable.Range(0, 60).Select(i => new AuditEntry("batch_test", null, $"{tag}-{i:D2}", null, null))]);
+            await tx.CommitAsync();
+            return 0;
+        });
+        var names = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
+            .Where(e => e.Action == "batch_test" && e.Username!.StartsWith(tag)).OrderBy(e => e.Id).Select(e => e.Username!).ToListAsync());
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => $"{tag}-{i:D2}"), names);
+        Assert.Null((await WithScope(sp => AuditLog.VerifyAsync(sp.GetRequiredService<CountersignDb>()))).FirstBroken);
+    }
+
+    [Fact]
     public async Task The_audit_chain_verifies_and_a_tampered_row_is_found()
     {
         var name = await RegisterAsync();

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Countersign.Storage;
+
+/// <summary>
+/// Lets one write at a time into the SQLite file, waiting asynchronously. SQLite has a single writer;
+/// without this, concurrent writers meet SQLITE_BUSY, and Microsoft.Data.Sqlite retries by putting the
+/// calling thread to sleep until the command timeout (30 s). Under load that loses fairness: one request
+/// can keep losing the race for the full 30 s while the sleeping threads starve the pool (seen as 30 s
+/// stalls of page POSTs in the browser tests, and ~44 hub connections/s in the fan-out bench).
+///
+/// A write is a transaction (EF wraps every SaveChanges in one) or a statement run outside one
+/// (ExecuteUpdate/ExecuteDelete/raw SQL). The gate is held from the transaction's start to its end, and
+/// released when the connection closes if it ends any other way (disposed without commit or rollback).
+/// Waiting is bounded: after <see cref="MaxWait"/> the write goes ahead ungated and SQLite's own locking
+/// decides, so a write nested inside another's transaction (another DbContext) can never deadlock here.
+/// Only this process is gated; a CLI command on the same file meanwhile still meets SQLite's locking.
+/// </summary>
+internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
+    : DbTransactionInterceptor, IDbConnectionInterceptor, IDbCommandInterceptor, IDisposable
+{
+    public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(10);
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<DbConnection, byte> _holders = new();
+
+    public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection,
+        TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
+    {
+        await EnterAsync(connection, cancellationToken);
+        return result;
+    }
+
+    public override InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData,
+        InterceptionResult<DbTransaction> result)
+    {
+        Enter(connection);
+        return result;
+    }
+
+    public override Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Exit(eventData.Context?.Database.GetDbConnection());
+        return Task.CompletedTask;
+    }
+
+    public override void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => Exit(eventData.Context?.Database.GetDbConnection());
+
+    public override Task TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Exit(eventData.Context?.Database.GetDbConnection());
+        return Task.CompletedTask;
+    }
+
+    public override void TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => Exit(eventData.Context?.Database.GetDbConnection());
+
+    public override Task TransactionFailedAsync(DbTransaction transaction, TransactionErrorEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Exit(eventData.Context?.Database.GetDbConnection());
+        return Task.CompletedTask;
+    }
+
+    public override void TransactionFailed(DbTransaction transaction, TransactionErrorEventData eventData) => Exit(eventData.Context?.Database.GetDbConnection());
+
+    // A transaction disposed without commit or rollback: EF closes the connection it opened for it.
+    Task IDbConnectionInterceptor.ConnectionClosedAsync(DbConnection connection, ConnectionEndEventData eventData)
+    {
+        Exit(connection);
+        return Task.CompletedTask;
+    }
+
+    void IDbConnectionInterceptor.ConnectionClosed(DbConnection connection, ConnectionEndEventData eventData) => Exit(connection);
+
+    // Statements outside a transaction that may write: held for the statement only.
+    async ValueTask<InterceptionResult<int>> IDbCommandInterceptor.NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<int> result, CancellationToken cancellationToken)
+    {
+        if (command.Transaction is null)
+        {
+            await EnterAsync(command.Connection!, cancellationToken);
+        }
+        return result;
+    }
+
+    InterceptionResult<int> IDbCommandInterceptor.NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+    {
+        if (command.Transaction is null)
+        {
+            Enter(command.Connection!);
+        }
+        return result;
+    }
+
+    ValueTask<int> IDbCommandInterceptor.NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken)
+    {
+        if (command.Transaction is null)
+        {
+            Exit(command.Connection!);
+        }
+        return ValueTask.FromResult(result);
+    }
+
+    int IDbCommandInterceptor.NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
+    {
+        if (command.Transaction is null)
+        {
+            Exit(command.Connection!);
+        }
+        return result;
+    }
+
+    // EF runs a SaveChanges of one statement without a transaction, as a reader (INSERT … RETURNING):
+    // held until the reader is disposed, when SQLite finishes the statement.
+    async ValueTask<InterceptionResult<DbDataReader>> IDbCommandInterceptor.ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<DbDataReader> result, CancellationToken cancellationToken)
+    {
+        if (command.Transaction is null && IsWrite(command))
+        {
+            await EnterAsync(command.Connection!, cancellationToken);
+        }
+        return result;
+    }
+
+    InterceptionResult<DbDataReader> IDbCommandInterceptor.ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        if (command.Transaction is null && IsWrite(command))
+        {
+            Enter(command.Connection!);
+        }
+        return result;
+    }
+
+    InterceptionResult IDbCommandInterceptor.DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
+    {
+        if (command.Transaction is null)
+        {
+            Exit(command.Connection);
+        }
+        return result;
+    }
+
+    private static bool IsWrite(DbCommand command)
+    {
+        var sql = command.CommandText.AsSpan().TrimStart();
+        return sql.StartsWith("INSERT", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("UPDATE", StringComparison.OrdinalIgnoreCase)
+            || sql.StartsWith("DELETE", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("REPLACE", StringComparison.OrdinalIgnoreCase);
+    }
+
+    Task IDbCommandInterceptor.CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken)
+    {
+        if (command.Transaction is null)
+        {
+            Exit(command.Connection!);
+        }
+        return Task.CompletedTask;
+    }
+
+    void IDbCommandInterceptor.CommandFailed(DbCommand command, CommandErrorEventData eventData)
+    {
+        if (command.Transaction is null)
+        {
+            Exit(command.Connection!);
+        }
+    }
+
+    private async Task EnterAsync(DbConnection connection, CancellationToken ct)
+    {
+        if (_holders.ContainsKey(connection))
+        {
+            return;
+        }
+        if (await _gate.WaitAsync(MaxWait, ct))
+        {
+            _holders[connection] = 0;
+        }
+        else
+        {
+            LogGateTimeout(logger, MaxWait.TotalSeconds);
+        }
+    }
+
+    private void Enter(DbConnection connection)
+    {
+        if (_holders.ContainsKey(connection))
+        {
+            return;
+        }
+        if (_gate.Wait(MaxWait))
+        {
+            _holders[connection] = 0;
+        }
+        else
+        {
+            LogGateTimeout(logger, MaxWait.TotalSeconds);
+        }
+    }
+
+    private void Exit(DbConnection? connection)
+    {
+        if (connection is not null && _holders.TryRemove(connection, out _))
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning,
+        Message = "A SQLite write waited {Seconds} s for the write gate and goes ahead ungated; is a write nested in another's transaction?")]
+    private static partial void LogGateTimeout(ILogger logger, double seconds);
+}

@@ -98,6 +98,8 @@ public static class CallVerificationSetup
         builder.Services.AddSingleton<LocalConnections>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.SignalR.IUserIdProvider, SubjectUserIdProvider>();
         builder.Services.AddHostedService<WordRotation>();
+        builder.Services.AddSingleton<ShownAudit>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ShownAudit>());
         var signalR = builder.Services.AddSignalR(o => o.EnableDetailedErrors = false)
             .AddJsonProtocol(o => o.PayloadSerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
         var redis = builder.Configuration.GetSection(Ephemeral.RedisOptions.Section).Get<Ephemeral.RedisOptions>();

@@ -212,10 +212,7 @@ internal sealed partial class WordRotation(
         await Task.WhenAll(live.Select(user =>
             hub.Clients.Clients(user.Value).SendAsync("words", batch.Views.GetValueOrDefault(user.Key) ?? [], now, ct)));
         // After the push, so that neither delays the words: presence marks and the "words shown" audit.
-        foreach (var user in live.Keys)
-        {
-            await pairs.MarkOnlineAsync(user);
-        }
+        await Task.WhenAll(live.Keys.Select(pairs.MarkOnlineAsync));
         await pairs.RecordShownAsync(batch, ct);
     }
 

@@ -45,7 +45,7 @@ public enum PairError
 /// <summary>Pairs and their words: administration, what each side sees, verification and the calling flag.</summary>
 public sealed class PairService(
     CountersignDb db, UserManager<User> users, SecretStore secrets, IEphemeralStore store, AuditLog audit,
-    IOptionsMonitor<CallVerificationOptions> options, TimeProvider time, IHubContext<CallsHub> hub)
+    IOptionsMonitor<CallVerificationOptions> options, TimeProvider time, IHubContext<CallsHub> hub, ShownAudit shownAudit)
 {
     public async Task<(Pair? Pair, PairError Error)> CreateAsync(string advisorName, string clientName, string? actor, CancellationToken ct = default)
     {
@@ -198,27 +198,23 @@ public sealed class PairService(
 
     /// <summary>
     /// The seed's rule: audit that words were shown to a user in a window (pair and window, never the word),
-    /// once per user, pair and window, all in one transaction.
+    /// once per user, pair and window across nodes (a mark in the ephemeral store decides which showing is
+    /// the first). The events are written in batches by <see cref="ShownAudit"/>.
     /// </summary>
     public async Task RecordShownAsync(ViewBatch batch, CancellationToken ct = default)
     {
         var window = batch.Window;
-        var first = new List<(Guid User, Guid Pair)>();
-        foreach (var (user, pair) in batch.Shown)
+        var period = options.CurrentValue.Period;
+        // Concurrently: on Redis the marks go out pipelined rather than one round trip after another.
+        var first = await Task.WhenAll(batch.Shown.Select(async s =>
+            (s.User, s.Pair, First: await store.SetIfAbsentAsync($"calls:shown:{s.User:N}:{s.Pair:N}:{window}", "1", period * 2))));
+        foreach (var (user, pair, isFirst) in first)
         {
-            if (await store.SetIfAbsentAsync($"calls:shown:{user:N}:{pair:N}:{window}", "1", options.CurrentValue.Period * 2))
+            if (isFirst)
             {
-                first.Add((user, pair));
+                shownAudit.Enqueue(user, pair, window);
             }
         }
-        if (first.Count == 0)
-        {
-            return;
-        }
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await audit.RecordManyAsync(db, [.. first.Select(f =>
-            new AuditEntry(AuditActions.CallWordsShown, f.User, null, null, SessionService.Detail(new { pair_id = f.Pair, window })))], ct);
-        await tx.CommitAsync(ct);
     }
 
     /// <summary>

@@ -209,6 +209,6 @@ internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
     public void Dispose() => _gate.Dispose();
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning,
-        Message = "A SQLite write waited {Seconds} s for the write gate and goes ahead ungated; is a write nested in another's transaction?")]
+        Message = "A SQLite write waited {Seconds} s for the write gate and goes ahead ungated: the database is overloaded, or a write is nested in another's transaction")]
     private static partial void LogGateTimeout(ILogger logger, double seconds);
 }

@@ -75,7 +75,9 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
         Assert.Equal(asAdvisor.GetProperty("my_word").GetString(), asClient.GetProperty("their_word").GetString());
         Assert.NotEqual(asClient.GetProperty("my_word").GetString(), asClient.GetProperty("their_word").GetString());
         Assert.True(asClient.GetProperty("window_ends_at").GetDateTimeOffset() > Server.Clock!.GetUtcNow());
-        // The words themselves are never stored or audited; that they were shown, once per window, is.
+        // The words themselves are never stored or audited; that they were shown, once per window, is
+        // (written in batches: flushed here rather than waited for).
+        await Server.Services.GetRequiredService<CallVerification.ShownAudit>().WriteBatchAsync(CancellationToken.None);
         var shown = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
             .Where(e => e.Action == Audit.AuditActions.CallWordsShown && e.Detail!.Contains(pair.PairId)).Select(e => e.Detail!).ToListAsync());
         Assert.Equal(2, shown.Count);

@@ -13,7 +13,7 @@ namespace Countersign.Face;
 public sealed class FaceEngine
 {
     /// <summary>The default match threshold, from the evaluation in docs/face.md.</summary>
-    public const double DefaultThreshold = 0.6;
+    public const double DefaultThreshold = 0.40;
 
     private readonly FaceOptions _options;
 
@@ -78,7 +78,15 @@ public sealed class FaceEngine
     internal (float[]? Descriptor, FaceError? Error) Describe(RgbImage image)
     {
         var model = FaceModel.Shared;
-        var faces = model.Detect(image, _options.DetectionScore);
+        var faces = new List<Networks.Detection>();
+        foreach (var size in _options.DetectorInputSizes)
+        {
+            faces = model.Detect(image, _options.DetectionScore, size);
+            if (faces.Count > 0)
+            {
+                break;
+            }
+        }
         if (faces.Count == 0)
         {
             return (null, FaceError.NoFace);

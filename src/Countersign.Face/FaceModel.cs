@@ -60,7 +60,8 @@ internal sealed class FaceModel
     }
 
     /// <summary>Every face the detector finds (score &gt; <paramref name="scoreThreshold"/>), best first, without describing them.</summary>
-    public List<Detection> Detect(RgbImage image, double scoreThreshold) => Detector.Detect(image, scoreThreshold);
+    public List<Detection> Detect(RgbImage image, double scoreThreshold, int inputSize = TinyFaceDetector.DefaultInputSize) =>
+        Detector.Detect(image, scoreThreshold, inputSize);
 
     /// <summary>Landmarks, alignment and descriptor for one detected face.</summary>
     public AnalysedFace Analyse(RgbImage image, Detection detection)

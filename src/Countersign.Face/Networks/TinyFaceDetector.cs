@@ -14,7 +14,7 @@ internal readonly record struct Detection(double X, double Y, double Width, doub
 /// </summary>
 internal sealed class TinyFaceDetector
 {
-    public const int InputSize = 416;
+    public const int DefaultInputSize = 416;
     private const double IouThreshold = 0.4;
     private static readonly float[] Mean = [117.001f, 114.697f, 97.404f];
     private static readonly (double W, double H)[] Anchors =
@@ -41,13 +41,17 @@ internal sealed class TinyFaceDetector
     }
 
     /// <summary>Faces scoring above <paramref name="scoreThreshold"/>, after non-maximum suppression, best first.</summary>
-    public List<Detection> Detect(RgbImage image, double scoreThreshold)
+    public List<Detection> Detect(RgbImage image, double scoreThreshold, int inputSize = DefaultInputSize)
     {
+        if (inputSize % 32 != 0 || inputSize < 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "a multiple of 32");
+        }
         // Pad at the bottom/right to a square (toBatchTensor(inputSize, false)), resize, normalise.
         var side = Math.Max(image.Width, image.Height);
-        using var input = Resize.SquareInput(image, new PixelRect(0, 0, image.Width, image.Height), 0, 0, side, InputSize, Mean);
+        using var input = Resize.SquareInput(image, new PixelRect(0, 0, image.Width, image.Height), 0, 0, side, inputSize, Mean);
 
-        var x = Ops.Conv(input, _conv0, 1, 0, 0, InputSize - 2, InputSize - 2);
+        var x = Ops.Conv(input, _conv0, 1, 0, 0, inputSize - 2, inputSize - 2);
         for (var i = 0; i < _separable.Length; i++)
         {
             var (pooledSize, before) = Ops.Same(x.Height, 2, 2);
@@ -63,7 +67,7 @@ internal sealed class TinyFaceDetector
         }
         using var features = x;
         using var output = Ops.Conv(features, _conv8, 1, 0, 0, features.Height, features.Width);
-        return Decode(output, image.Width, image.Height, scoreThreshold);
+        return Decode(output, image.Width, image.Height, scoreThreshold, inputSize);
     }
 
     /// <summary>Pad 1, depthwise 3×3 valid, pointwise + bias, leaky ReLU (the detector's separable block).</summary>
@@ -73,12 +77,12 @@ internal sealed class TinyFaceDetector
         return Ops.Conv(depthwise, w.Pointwise, 1, 0, 0, depthwise.Height, depthwise.Width);
     }
 
-    private static List<Detection> Decode(Tensor output, int width, int height, double scoreThreshold)
+    private static List<Detection> Decode(Tensor output, int width, int height, double scoreThreshold, int inputSize)
     {
         var cells = output.Height;
-        var scale = (double)InputSize / Math.Max(width, height);
-        var correctionX = (double)InputSize / Math.Round(width * scale);
-        var correctionY = (double)InputSize / Math.Round(height * scale);
+        var scale = (double)inputSize / Math.Max(width, height);
+        var correctionX = (double)inputSize / Math.Round(width * scale);
+        var correctionY = (double)inputSize / Math.Round(height * scale);
         var data = output.Span;
         var candidates = new List<Detection>();
         for (var row = 0; row < cells; row++)

@@ -25,9 +25,22 @@ return mode switch
     "speed" => Speed(Option("--iterations", 20)),
     "evaluate" => Evaluation.Run(),
     "probe" => Probe.Run(),
+    "one" => One(args[1]),
     "fuzz" => Fuzz(Option("--files", 10_000), Option("--seed", 1)),
     _ => Usage(),
 };
+
+static int One(string path)
+{
+    var bytes = File.ReadAllBytes(path);
+    var c = Stopwatch.StartNew();
+    var (image, error) = ImageDecoder.Decode(bytes);
+    Console.WriteLine($"decode: {(image is null ? error.ToString() : $"{image.Width}×{image.Height}")} in {c.Elapsed.TotalMilliseconds:F0} ms");
+    c.Restart();
+    var result = new FaceEngine().Enrol(bytes);
+    Console.WriteLine($"enrol: {(result.Succeeded ? "ok" : result.Error.ToString())} in {c.Elapsed.TotalMilliseconds:F0} ms");
+    return 0;
+}
 
 static int Usage()
 {
@@ -128,9 +141,36 @@ static int Fuzz(int files, int seed)
     var total = Stopwatch.StartNew();
     long peakWorkingSet = 0;
     var baseline = Process.GetCurrentProcess().WorkingSet64;
+    // A watchdog saves any file that runs past 2 s, so a hang leaves its input behind.
+    byte[]? current = null;
+    var currentIndex = -1;
+    var currentStart = Stopwatch.GetTimestamp();
+    var watchdog = new Thread(() =>
+    {
+        var saved = -1;
+        while (true)
+        {
+            Thread.Sleep(250);
+            var index = Volatile.Read(ref currentIndex);
+            if (index >= 0 && index != saved && Stopwatch.GetElapsedTime(Volatile.Read(ref currentStart)).TotalSeconds > 2)
+            {
+                saved = index;
+                File.WriteAllBytes($"fuzz-slow-{index}.bin", Volatile.Read(ref current)!);
+                Console.WriteLine($"file {index} is past 2 s: saved as fuzz-slow-{index}.bin");
+            }
+        }
+    }) { IsBackground = true };
+    watchdog.Start();
     for (var i = 0; i < files; i++)
     {
         var input = Mutator.Mutate(seeds[i % seeds.Count], random);
+        Volatile.Write(ref current, input);
+        Volatile.Write(ref currentStart, Stopwatch.GetTimestamp());
+        Volatile.Write(ref currentIndex, i);
+        if (i % 1000 == 0)
+        {
+            Console.WriteLine($"  {i} files, {total.Elapsed.TotalSeconds:F0} s");
+        }
         var c = Stopwatch.StartNew();
         string outcome;
         try

@@ -1,12 +1,18 @@
-using StbImageSharp;
+using System.Runtime.InteropServices;
+using SkiaSharp;
 
 namespace Countersign.Face;
 
 /// <summary>
-/// Turns untrusted bytes into an upright RGB picture, or says why not. Only JPEG and PNG are accepted
-/// (by signature, before any decoder runs); sizes are checked from the header before pixels are allocated;
-/// every decoder failure is a <see cref="FaceError.NotAnImage"/>, never an exception to the caller.
+/// Turns untrusted bytes into an upright RGB picture, or says why not. Only JPEG and PNG are accepted (by
+/// signature, before any decoder runs); the size is read from the header and checked before pixels are
+/// allocated; a file that is truncated or does not decode is <see cref="FaceError.NotAnImage"/>.
 /// </summary>
+/// <remarks>
+/// The decoders are Skia's (libjpeg-turbo and libpng/wuffs), which Chromium and OSS-Fuzz fuzz
+/// continuously. StbImageSharp was tried first and rejected: a 17-byte truncated JPEG made it loop
+/// forever (docs/face.md, "Robustness").
+/// </remarks>
 internal static class ImageDecoder
 {
     public const int MaxBytes = 10 * 1024 * 1024;
@@ -24,35 +30,47 @@ internal static class ImageDecoder
         {
             return (null, FaceError.NotAnImage);
         }
-        var copy = bytes.ToArray();
-        try
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = SKCodec.Create(data);
+        if (codec is null || codec.EncodedFormat != (isJpeg ? SKEncodedImageFormat.Jpeg : SKEncodedImageFormat.Png))
         {
-            using (var header = new MemoryStream(copy, writable: false))
-            {
-                if (ImageInfo.FromStream(header) is not { } info || info.Width <= 0 || info.Height <= 0)
-                {
-                    return (null, FaceError.NotAnImage);
-                }
-                if ((long)info.Width * info.Height > MaxPixels)
-                {
-                    return (null, FaceError.ImageTooLarge);
-                }
-            }
-            var decoded = ImageResult.FromMemory(copy, ColorComponents.RedGreenBlue);
-            if (decoded?.Data is not { } data || decoded.Width <= 0 || decoded.Height <= 0 ||
-                data.Length < (long)decoded.Width * decoded.Height * 3)
-            {
-                return (null, FaceError.NotAnImage);
-            }
-            var image = new RgbImage(decoded.Width, decoded.Height, data);
-            return (image.Oriented(isJpeg ? Exif.JpegOrientation(bytes) : Exif.PngOrientation(bytes)), null);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // stb reports bad input by throwing (or by running off its buffers, which .NET turns into an
-            // IndexOutOfRangeException): either way the bytes are not a picture we can use.
             return (null, FaceError.NotAnImage);
         }
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if (width <= 0 || height <= 0)
+        {
+            return (null, FaceError.NotAnImage);
+        }
+        if ((long)width * height > MaxPixels)
+        {
+            return (null, FaceError.ImageTooLarge);
+        }
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var rgba = new byte[info.BytesSize];
+        var pin = GCHandle.Alloc(rgba, GCHandleType.Pinned);
+        SKCodecResult result;
+        try
+        {
+            result = codec.GetPixels(info, pin.AddrOfPinnedObject());
+        }
+        finally
+        {
+            pin.Free();
+        }
+        if (result != SKCodecResult.Success)
+        {
+            // IncompleteInput included: a truncated upload is not a picture to judge a face by.
+            return (null, FaceError.NotAnImage);
+        }
+        var rgb = new byte[width * height * 3];
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+        {
+            rgb[j] = rgba[i];
+            rgb[j + 1] = rgba[i + 1];
+            rgb[j + 2] = rgba[i + 2];
+        }
+        var image = new RgbImage(width, height, rgb);
+        return (image.Oriented(isJpeg ? Exif.JpegOrientation(bytes) : Exif.PngOrientation(bytes)), null);
     }
 }
 

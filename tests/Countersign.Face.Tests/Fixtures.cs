@@ -35,4 +35,19 @@ internal static class Fixtures
         }
         return stream.ToArray();
     }
+
+    /// <summary>The PNG chunk CRC (ISO 3309 / ITU-T V.42).</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+            }
+        }
+        return ~crc;
+    }
 }

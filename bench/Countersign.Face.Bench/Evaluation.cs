@@ -34,14 +34,20 @@ internal static class Evaluation
         return (Math.Cos(a) * dx - Math.Sin(a) * dy + cx, Math.Sin(a) * dx + Math.Cos(a) * dy + cy);
     }
 
-    public static int Run()
+    public static int Run(string? extraDir)
     {
         var model = FaceModel.Shared;
         var engine = new FaceEngine();
         var faces = new List<(string Id, float[] Full, float[] Enrolled, RgbImage Crop, (double X, double Y) Centre)>();
-        for (var n = 1; n <= 6; n++)
+        var photos = Enumerable.Range(1, 6).Select(n => ($"sample{n}", Pictures.Sample(n))).ToList();
+        if (extraDir is not null)
         {
-            var photo = Pictures.Decode(Pictures.Sample(n));
+            photos.AddRange(Directory.GetFiles(extraDir).Where(f => f.EndsWith(".png", StringComparison.Ordinal) || f.EndsWith(".jpg", StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal).Select(f => (Path.GetFileNameWithoutExtension(f), File.ReadAllBytes(f))));
+        }
+        foreach (var (photoName, photoBytes) in photos)
+        {
+            var photo = Pictures.Decode(photoBytes);
             var found = model.Detect(photo, 0.5).OrderBy(d => d.X).ToList();
             for (var i = 0; i < found.Count; i++)
             {
@@ -65,14 +71,14 @@ internal static class Evaluation
                 }
                 if (enrolled is null)
                 {
-                    Console.WriteLine($"sample{n} face {i}: not found again in its own crop");
+                    Console.WriteLine($"{photoName} face {i}: not found again in its own crop");
                     continue;
                 }
-                Console.WriteLine($"sample{n}/face{i}: {(int)d.Width}×{(int)d.Height} px, crop {crop.Width}×{crop.Height}, enrolled vs full photo {FaceModel.Distance(full, enrolled):F3}");
-                faces.Add(($"sample{n}/face{i} ({(int)d.Width}×{(int)d.Height} px)", full, enrolled, crop, centre));
+                Console.WriteLine($"{photoName}/face{i}: {(int)d.Width}×{(int)d.Height} px, crop {crop.Width}×{crop.Height}, enrolled vs full photo {FaceModel.Distance(full, enrolled):F3}");
+                faces.Add(($"{photoName}/face{i} ({(int)d.Width}×{(int)d.Height} px)", full, enrolled, crop, centre));
             }
         }
-        Console.WriteLine($"faces: {faces.Count} from 6 photos");
+        Console.WriteLine($"faces: {faces.Count} from {photos.Count} photos");
 
         var genuine = new List<(string Face, string Augmentation, double? Distance, string Engine)>();
         var impostor = new List<double>();

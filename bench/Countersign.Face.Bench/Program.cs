@@ -8,7 +8,7 @@ using Countersign.Face.Networks;
 //   speed     model load, enrol and verify of a 1280×960 JPEG, with the stages broken down
 //   evaluate  genuine pairs under augmentation vs impostor pairs on the face-api sample photos
 //   fuzz      N mutated JPEG/PNG files through FaceEngine.Enrol: crashes, slowest file, memory
-// Usage: dotnet Countersign.Face.Bench.dll speed [--iterations 20] | evaluate | fuzz [--files 10000] [--seed 1]
+// Usage: dotnet Countersign.Face.Bench.dll speed [--iterations 20] | evaluate [--extra DIR] | fuzz [--files 10000] [--seed 1]
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -23,7 +23,7 @@ Console.WriteLine($"machine: {Environment.ProcessorCount} cores visible, {System
 return mode switch
 {
     "speed" => Speed(Option("--iterations", 20)),
-    "evaluate" => Evaluation.Run(),
+    "evaluate" => Evaluation.Run(Array.IndexOf(args, "--extra") is var e and >= 0 && e + 1 < args.Length ? args[e + 1] : null),
     "probe" => Probe.Run(),
     "one" => One(args[1]),
     "fuzz" => Fuzz(Option("--files", 10_000), Option("--seed", 1)),
@@ -44,7 +44,7 @@ static int One(string path)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Countersign.Face.Bench speed [--iterations N] | evaluate | fuzz [--files N] [--seed S]");
+    Console.Error.WriteLine("usage: Countersign.Face.Bench speed [--iterations N] | evaluate [--extra DIR] | fuzz [--files N] [--seed S]");
     return 2;
 }
 

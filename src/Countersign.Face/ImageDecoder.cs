@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using SkiaSharp;
 
@@ -17,6 +18,7 @@ internal static class ImageDecoder
 {
     public const int MaxBytes = 10 * 1024 * 1024;
     public const long MaxPixels = 20_000_000;
+    private const int PooledRgbaBytes = 16 * 1024 * 1024;
 
     public static (RgbImage? Image, FaceError? Error) Decode(ReadOnlySpan<byte> bytes)
     {
@@ -46,28 +48,42 @@ internal static class ImageDecoder
             return (null, FaceError.ImageTooLarge);
         }
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize];
-        var pin = GCHandle.Alloc(rgba, GCHandleType.Pinned);
-        SKCodecResult result;
+        // Skia has no packed 24-bit RGB: decode to RGBA, keep RGB. The RGBA buffer is pooled up to 16 MiB
+        // (4 megapixels, every ordinary photo); a larger one is left to the GC rather than kept in the pool.
+        var pooled = info.BytesSize <= PooledRgbaBytes;
+        var rgba = pooled ? ArrayPool<byte>.Shared.Rent(info.BytesSize) : new byte[info.BytesSize];
+        byte[] rgb;
         try
         {
-            result = codec.GetPixels(info, pin.AddrOfPinnedObject());
+            var pin = GCHandle.Alloc(rgba, GCHandleType.Pinned);
+            SKCodecResult result;
+            try
+            {
+                result = codec.GetPixels(info, pin.AddrOfPinnedObject());
+            }
+            finally
+            {
+                pin.Free();
+            }
+            if (result != SKCodecResult.Success)
+            {
+                // IncompleteInput included: a truncated upload is not a picture to judge a face by.
+                return (null, FaceError.NotAnImage);
+            }
+            rgb = new byte[width * height * 3];
+            for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+            {
+                rgb[j] = rgba[i];
+                rgb[j + 1] = rgba[i + 1];
+                rgb[j + 2] = rgba[i + 2];
+            }
         }
         finally
         {
-            pin.Free();
-        }
-        if (result != SKCodecResult.Success)
-        {
-            // IncompleteInput included: a truncated upload is not a picture to judge a face by.
-            return (null, FaceError.NotAnImage);
-        }
-        var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = rgba[i];
-            rgb[j + 1] = rgba[i + 1];
-            rgb[j + 2] = rgba[i + 2];
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(rgba);
+            }
         }
         var image = new RgbImage(width, height, rgb);
         return (image.Oriented(isJpeg ? Exif.JpegOrientation(bytes) : Exif.PngOrientation(bytes)), null);

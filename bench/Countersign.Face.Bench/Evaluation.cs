@@ -159,8 +159,9 @@ internal static class Evaluation
             Console.WriteLine($"  {g.Distance:F3} {g.Face} {g.Augmentation} (engine: {g.Engine})");
         }
         var json = JsonSerializer.Serialize(new { genuine = genuine.Select(g => new { g.Face, g.Augmentation, g.Distance, g.Engine }), impostor });
-        File.WriteAllText("face-evaluation.json", json, Encoding.UTF8);
-        Console.WriteLine("raw distances: face-evaluation.json");
+        var path = Path.Combine(Path.GetTempPath(), "face-evaluation.json");
+        File.WriteAllText(path, json, new UTF8Encoding(false));
+        Console.WriteLine($"raw distances: {path}");
         return 0;
     }
 

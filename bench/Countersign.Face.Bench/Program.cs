@@ -155,8 +155,8 @@ static int Fuzz(int files, int seed)
             if (index >= 0 && index != saved && Stopwatch.GetElapsedTime(Volatile.Read(ref currentStart)).TotalSeconds > 2)
             {
                 saved = index;
-                File.WriteAllBytes($"fuzz-slow-{index}.bin", Volatile.Read(ref current)!);
-                Console.WriteLine($"file {index} is past 2 s: saved as fuzz-slow-{index}.bin");
+                File.WriteAllBytes(Path.Combine(Path.GetTempPath(), $"fuzz-slow-{index}.bin"), Volatile.Read(ref current)!);
+                Console.WriteLine($"file {index} is past 2 s: saved as {Path.GetTempPath()}fuzz-slow-{index}.bin");
             }
         }
     }) { IsBackground = true };
@@ -181,7 +181,7 @@ static int Fuzz(int files, int seed)
         catch (Exception e)
         {
             outcome = "EXCEPTION " + e.GetType().Name;
-            File.WriteAllBytes($"fuzz-crash-{i}.bin", input);
+            File.WriteAllBytes(Path.Combine(Path.GetTempPath(), $"fuzz-crash-{i}.bin"), input);
         }
         slowest = Math.Max(slowest, c.Elapsed.TotalMilliseconds);
         outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;

@@ -66,10 +66,19 @@ internal sealed class FaceModel
     /// <summary>Landmarks, alignment and descriptor for one detected face.</summary>
     public AnalysedFace Analyse(RgbImage image, Detection detection)
     {
+        var descriptor = new float[DescriptorLength];
+        var crop = LandmarkNet.ClipAndFloor(detection.X, detection.Y, detection.Width, detection.Height, image.Width, image.Height);
+        if (crop.Width <= 0 || crop.Height <= 0)
+        {
+            // A box outside the picture (possible in the detector's zero padding): nothing to describe.
+            descriptor.AsSpan().Fill(float.NaN);
+            return new AnalysedFace(detection, [], default, descriptor);
+        }
         var landmarks = Landmarks.Detect(image, detection);
         var (x, y, size) = RecognitionNet.AlignedBox(landmarks);
-        var aligned = LandmarkNet.ClipAndFloor(x, y, size, size, image.Width, image.Height);
-        var descriptor = new float[DescriptorLength];
+        var aligned = double.IsFinite(x) && double.IsFinite(y) && double.IsFinite(size)
+            ? LandmarkNet.ClipAndFloor(x, y, size, size, image.Width, image.Height)
+            : default;
         if (aligned.Width > 0 && aligned.Height > 0)
         {
             Recognition.Describe(image, aligned, descriptor);

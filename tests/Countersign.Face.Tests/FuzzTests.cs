@@ -8,6 +8,8 @@ namespace Countersign.Face.Tests;
 /// escapes, none takes 2 s, and memory stays bounded. A mutant that still decodes also goes through the
 /// whole engine one time in twenty. bench/face/run fuzz runs the same through FaceEngine.Enrol for every file.
 /// </summary>
+/// <remarks>Runs alone (after the parallel tests): its 2 s limit is about the file, not about sharing two cores.</remarks>
+[Collection(nameof(FuzzTests))]
 public class FuzzTests(ITestOutputHelper output)
 {
     [Fact]
@@ -63,3 +65,6 @@ public class FuzzTests(ITestOutputHelper output)
         Assert.True(outcomes.Keys.Any(k => k != "not_an_image"), "some mutants should still decode");
     }
 }
+
+[CollectionDefinition(nameof(FuzzTests), DisableParallelization = true)]
+public sealed class FuzzCollection;

@@ -5,7 +5,7 @@ internal static class Probe
     public static int Run()
     {
         var model = FaceModel.Shared;
-        foreach (var n in new[] { 4, 5, 6 })
+        foreach (var n in new[] { 1, 2, 3, 4, 5, 6 })
         {
             var photo = Pictures.Decode(Pictures.Sample(n));
             var found = model.Detect(photo, 0.5).OrderBy(d => d.X).ToList();

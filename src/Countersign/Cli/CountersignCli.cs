@@ -22,6 +22,7 @@ public static class CountersignCli
             PairsCommands.Create(configure),
             DemoCommands.Create(configure),
             AttackCommands.Create(),
+            FaceCommands.Create(),
         };
         return root;
     }

@@ -27,7 +27,8 @@ public static class CallsApi
 
         var admin = app.MapGroup("/api/admin/pairs").WithTags("Call verification").RequireAuthorization(Policies.Admin);
         admin.MapGet("", async (PairService pairs, CancellationToken ct) => TypedResults.Ok(await pairs.ListAsync(ct)));
-        app.MapHub<CallsHub>(CallsHub.Path);
+        // A connection ends when the token or cookie that opened it expires; apps reconnect with a fresh token.
+        app.MapHub<CallsHub>(CallsHub.Path, o => o.CloseOnAuthenticationExpiration = true);
         admin.MapPost("", Create).WithSummary("Pair an advisor with a client; the pair's secret is generated and stored encrypted.");
         admin.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, PairService pairs, ClaimsPrincipal user, CancellationToken ct) =>
             await pairs.RemoveAsync(id, user.Identity?.Name, ct) ? TypedResults.NoContent() : NotFound());

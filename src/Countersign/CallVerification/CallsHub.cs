@@ -25,10 +25,19 @@ public sealed class CallsHub(PairService pairs, LocalConnections connections, Ti
     {
         var userId = Context.User!.UserId();
         connections.Add(Context.ConnectionId, userId, Context.User!.SessionId(), time.GetUtcNow());
-        await pairs.MarkOnlineAsync(userId);
-        await MarkActiveAsync(userId);
-        await Clients.Caller.SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200), time.GetUtcNow());
-        await base.OnConnectedAsync();
+        try
+        {
+            await pairs.MarkOnlineAsync(userId);
+            await MarkActiveAsync(userId);
+            await Clients.Caller.SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200), time.GetUtcNow());
+            await base.OnConnectedAsync();
+        }
+        catch
+        {
+            // SignalR does not call OnDisconnectedAsync when this throws: no entry may stay behind.
+            connections.Remove(Context.ConnectionId);
+            throw;
+        }
     }
 
     /// <summary>The page calls this on the user's key presses and clicks (throttled); words keep coming while it does.</summary>
@@ -147,7 +156,22 @@ public sealed class LocalConnections
         return idle;
     }
 
-    public bool HasSession(Guid sessionId) => _connections.Values.Any(e => e.Session == sessionId);
+    /// <summary>The sign-ins behind the live connections.</summary>
+    public HashSet<Guid> Sessions() => [.. _connections.Values.Select(e => e.Session).OfType<Guid>()];
+
+    /// <summary>Takes out the connections of the given sign-ins.</summary>
+    public List<string> TakeSessions(IReadOnlySet<Guid> sessions)
+    {
+        var taken = new List<string>();
+        foreach (var (id, entry) in _connections)
+        {
+            if (entry.Session is { } s && sessions.Contains(s) && _connections.TryRemove(new KeyValuePair<string, Entry>(id, entry)))
+            {
+                taken.Add(id);
+            }
+        }
+        return taken;
+    }
 
     /// <summary>The live connections, grouped by user.</summary>
     public Dictionary<Guid, List<string>> ByUser() =>
@@ -160,22 +184,37 @@ internal sealed class SubjectUserIdProvider : IUserIdProvider
     public string? GetUserId(HubConnectionContext connection) => connection.User?.FindFirst("sub")?.Value;
 }
 
-/// <summary>At each window boundary, sends this node's connected users their new words.</summary>
+/// <summary>
+/// At each window boundary, sends this node's connected users their new words; every few seconds in
+/// between, ends the connections idle past the timeout, so no words stay on a screen much past it.
+/// </summary>
 internal sealed partial class WordRotation(
     IServiceScopeFactory scopes, IHubContext<CallsHub> hub, LocalConnections connections, IOptionsMonitor<CallVerificationOptions> options,
     TimeProvider time, ILogger<WordRotation> logger) : BackgroundService
 {
+    /// <summary>How often idle connections are looked for between rotations.</summary>
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Connections get the current window's words when they connect; the first push is the next window's.
+        var pushed = WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period);
         while (!stoppingToken.IsCancellationRequested)
         {
             var period = options.CurrentValue.Period;
             var now = time.GetUtcNow();
-            var next = WordDerivation.WindowEnd(WordDerivation.WindowAt(now, period), period);
+            var next = WordDerivation.WindowEnd(WordDerivation.WindowAt(now, period), period) - now;
             try
             {
-                await Task.Delay(next - now, time, stoppingToken);
-                await PushAsync(stoppingToken);
+                await Task.Delay(next < SweepInterval ? next : SweepInterval, time, stoppingToken);
+                var window = WordDerivation.WindowAt(time.GetUtcNow(), period);
+                var ended = await EndIdleAsync(stoppingToken);
+                if (window != pushed)
+                {
+                    pushed = window;
+                    await PushAsync(stoppingToken);
+                }
+                await RecordEndedAsync(ended, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -189,22 +228,61 @@ internal sealed partial class WordRotation(
         }
     }
 
+    /// <summary>
+    /// The seed's rule: words are shown only while the user is active. Idle connections leave the live set
+    /// at once (no more words, their hub calls fail) and their pages are told; the database work of ending
+    /// their sessions waits until the words of everyone else are out.
+    /// </summary>
+    private async Task<List<LocalConnections.Entry>> EndIdleAsync(CancellationToken ct)
+    {
+        var ended = new List<LocalConnections.Entry>();
+        foreach (var (connectionId, entry) in connections.TakeIdle(time.GetUtcNow() - options.CurrentValue.InactivityTimeout))
+        {
+            ended.Add(entry);
+            await hub.Clients.Client(connectionId).SendAsync("session_ended", ct);
+        }
+        return ended;
+    }
+
+    /// <summary>Revokes the idle connections' sign-ins (unless another live connection shares one) and audits the timeouts.</summary>
+    private async Task RecordEndedAsync(List<LocalConnections.Entry> ended, CancellationToken ct)
+    {
+        if (ended.Count == 0)
+        {
+            return;
+        }
+        var stillUsed = connections.Sessions();
+        await using var scope = scopes.CreateAsyncScope();
+        var pairs = scope.ServiceProvider.GetRequiredService<PairService>();
+        var sessions = scope.ServiceProvider.GetRequiredService<SessionService>();
+        foreach (var entry in ended)
+        {
+            try
+            {
+                if (entry.Session is { } session && !stillUsed.Contains(session))
+                {
+                    await sessions.RevokeFamilyAsync(session, "inactive", ct);
+                }
+                await pairs.RecordSessionTimeoutAsync(entry.User, ct);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
+            {
+                LogEndFailed(logger, entry.User, e);
+            }
+        }
+    }
+
     private async Task PushAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var pairs = scope.ServiceProvider.GetRequiredService<PairService>();
         var sessions = scope.ServiceProvider.GetRequiredService<SessionService>();
-        // The seed's rule: words are shown only while the user is active. After the timeout the
-        // call-verification session ends (its sign-in is revoked) and the page asks the user to sign in again.
-        foreach (var (connectionId, entry) in connections.TakeIdle(time.GetUtcNow() - options.CurrentValue.InactivityTimeout))
+        // A sign-in ended elsewhere (sign-out, an administrator, a disabled account) ends its connections
+        // here too: the hub checked the session only when the connection opened.
+        var ended = await sessions.InactiveAmongAsync(connections.Sessions(), ct);
+        foreach (var connectionId in connections.TakeSessions(ended))
         {
             await hub.Clients.Client(connectionId).SendAsync("session_ended", ct);
-            // A second tab of the same sign-in that is still in use keeps the session.
-            if (entry.Session is { } session && !connections.HasSession(session))
-            {
-                await sessions.RevokeFamilyAsync(session, "inactive", ct);
-            }
-            await pairs.RecordSessionTimeoutAsync(entry.User, ct);
         }
         var live = connections.ByUser();
         var batch = await pairs.ForUsersAsync(live.Keys, ct);
@@ -215,6 +293,9 @@ internal sealed partial class WordRotation(
         await Task.WhenAll(live.Keys.Select(pairs.MarkOnlineAsync));
         await pairs.RecordShownAsync(batch, ct);
     }
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Ending the idle call-verification session of user {UserId} failed")]
+    private static partial void LogEndFailed(ILogger logger, Guid userId, Exception exception);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Pushing the new call-verification words failed")]
     private static partial void LogPushFailed(ILogger logger, Exception exception);

@@ -16,7 +16,7 @@ namespace Countersign.CallVerification;
 public sealed partial class ShownAudit(IServiceScopeFactory scopes, ILogger<ShownAudit> logger) : BackgroundService
 {
     private readonly Channel<(Guid User, Guid Pair, long Window)> _pending =
-        Channel.CreateUnbounded<(Guid, Guid, long)>(new UnboundedChannelOptions { SingleReader = true });
+        Channel.CreateUnbounded<(Guid, Guid, long)>();
 
     public void Enqueue(Guid user, Guid pair, long window) => _pending.Writer.TryWrite((user, pair, window));
 
@@ -34,7 +34,11 @@ public sealed partial class ShownAudit(IServiceScopeFactory scopes, ILogger<Show
         {
             // Shutting down: what is queued is written below.
         }
-        await WriteBatchAsync(CancellationToken.None);
+        // Everything still queued, batch after batch (the rotation may add a last few meanwhile).
+        while (_pending.Reader.Count > 0)
+        {
+            await WriteBatchAsync(CancellationToken.None);
+        }
     }
 
     /// <summary>Writes everything queued so far in one transaction; tests call it to flush.</summary>

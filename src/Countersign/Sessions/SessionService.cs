@@ -167,6 +167,19 @@ public sealed class SessionService(
         return db.SessionFamilies.AnyAsync(f => f.Id == familyId && f.RevokedAt == null && f.ExpiresAt > now, ct);
     }
 
+    /// <summary>Those of the given sessions that are no longer live (revoked, expired or gone), 500 per query.</summary>
+    public async Task<IReadOnlySet<Guid>> InactiveAmongAsync(IReadOnlyCollection<Guid> familyIds, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        var inactive = new HashSet<Guid>(familyIds);
+        foreach (var chunk in familyIds.Chunk(500))
+        {
+            inactive.ExceptWith(await db.SessionFamilies.Where(f => chunk.Contains(f.Id) && f.RevokedAt == null && f.ExpiresAt > now)
+                .Select(f => f.Id).ToListAsync(ct));
+        }
+        return inactive;
+    }
+
     internal static byte[] Digest(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
 
     internal static string Detail(object value) => JsonSerializer.Serialize(value);

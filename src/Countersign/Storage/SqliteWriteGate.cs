@@ -27,18 +27,36 @@ internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<DbConnection, byte> _holders = new();
 
+    // The transaction is begun here rather than by EF, so that a BEGIN that fails (cancelled, or SQLITE_BUSY
+    // from another process) gives the gate back: EF reports no failure event for it.
     public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(DbConnection connection,
         TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
     {
         await EnterAsync(connection, cancellationToken);
-        return result;
+        try
+        {
+            return InterceptionResult<DbTransaction>.SuppressWithResult(await connection.BeginTransactionAsync(eventData.IsolationLevel, cancellationToken));
+        }
+        catch
+        {
+            Exit(connection);
+            throw;
+        }
     }
 
     public override InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData,
         InterceptionResult<DbTransaction> result)
     {
         Enter(connection);
-        return result;
+        try
+        {
+            return InterceptionResult<DbTransaction>.SuppressWithResult(connection.BeginTransaction(eventData.IsolationLevel));
+        }
+        catch
+        {
+            Exit(connection);
+            throw;
+        }
     }
 
     public override Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
@@ -73,6 +91,19 @@ internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
     }
 
     void IDbConnectionInterceptor.ConnectionClosed(DbConnection connection, ConnectionEndEventData eventData) => Exit(connection);
+
+    InterceptionResult IDbConnectionInterceptor.ConnectionDisposing(DbConnection connection, ConnectionEventData eventData, InterceptionResult result)
+    {
+        Exit(connection);
+        return result;
+    }
+
+    ValueTask<InterceptionResult> IDbConnectionInterceptor.ConnectionDisposingAsync(DbConnection connection, ConnectionEventData eventData,
+        InterceptionResult result)
+    {
+        Exit(connection);
+        return ValueTask.FromResult(result);
+    }
 
     // Statements outside a transaction that may write: held for the statement only.
     async ValueTask<InterceptionResult<int>> IDbCommandInterceptor.NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
@@ -147,6 +178,23 @@ internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
         var sql = command.CommandText.AsSpan().TrimStart();
         return sql.StartsWith("INSERT", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("UPDATE", StringComparison.OrdinalIgnoreCase)
             || sql.StartsWith("DELETE", StringComparison.OrdinalIgnoreCase) || sql.StartsWith("REPLACE", StringComparison.OrdinalIgnoreCase);
+    }
+
+    Task IDbCommandInterceptor.CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken)
+    {
+        if (command.Transaction is null)
+        {
+            Exit(command.Connection!);
+        }
+        return Task.CompletedTask;
+    }
+
+    void IDbCommandInterceptor.CommandCanceled(DbCommand command, CommandEndEventData eventData)
+    {
+        if (command.Transaction is null)
+        {
+            Exit(command.Connection!);
+        }
     }
 
     Task IDbCommandInterceptor.CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken)

@@ -13,7 +13,8 @@ let clockOffset = Number(root.dataset.serverNow) - Date.now();
 let windowEndsAt = Number(root.dataset.windowEndsAt);
 const periodMs = Number(root.dataset.period) * 1000;
 
-const format = (template, value) => template.replace('{0}', value);
+// A function replacement: a name containing "$&" must appear as written.
+const format = (template, value) => template.replace('{0}', () => String(value));
 const pairElements = id => document.querySelectorAll(`.pair[data-pair-id="${id}"]`);
 
 const connection = new signalR.HubConnectionBuilder()
@@ -54,6 +55,8 @@ connection.on('presence', notice => {
 connection.on('session_ended', endSession);
 
 connection.onreconnecting(() => { status.textContent = text.reconnecting; });
+// Reconnecting gave up (or the server refused the session): the words may be stale or no longer ours.
+connection.onclose(endSession);
 connection.onreconnected(() => { status.textContent = text.live; });
 
 function showPresence(element, presence) {
@@ -81,7 +84,10 @@ function showResult(element, kind, message) {
   result.textContent = message;
 }
 
+let ended = false;
 function endSession() {
+  if (ended) return;
+  ended = true;
   connection.stop();
   for (const word of document.querySelectorAll('.word')) {
     word.textContent = '······';
@@ -141,10 +147,15 @@ async function check(element, invoke, isMatch) {
   }
 }
 
-// Activity keeps the words coming; sent at most every 20 s.
+// Activity keeps the words coming; sent at most every 20 s. The page also hides the words by itself once
+// the user has been idle for the server's timeout, rather than wait for the server's next sweep.
 let lastActivity = 0;
+let lastUserInput = Date.now();
+const inactivityMs = Number(root.dataset.inactivitySeconds) * 1000;
+setInterval(() => { if (Date.now() - lastUserInput > inactivityMs) endSession(); }, 1000);
 for (const kind of ['keydown', 'pointerdown']) {
   document.addEventListener(kind, () => {
+    lastUserInput = Date.now();
     if (Date.now() - lastActivity > 20_000 && connection.state === signalR.HubConnectionState.Connected) {
       lastActivity = Date.now();
       connection.invoke('Activity').catch(() => {});

@@ -401,13 +401,13 @@ public abstract class ApiSuite(TestServer server) : ApiSuiteBase(server)
             var db = sp.GetRequiredService<CountersignDb>();
             await using var tx = await db.Database.BeginTransactionAsync();
             await sp.GetRequiredService<AuditLog>().RecordManyAsync(db,
-                [.. Enumerable.Range(0, 60).Select(i => new AuditEntry("batch_test", null, $"{tag}-{i:D2}", null, null))]);
+                [.. Enumerable.Range(0, 1500).Select(i => new AuditEntry("batch_test", null, $"{tag}-{i:D4}", null, null))]);
             await tx.CommitAsync();
             return 0;
         });
         var names = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
             .Where(e => e.Action == "batch_test" && e.Username!.StartsWith(tag)).OrderBy(e => e.Id).Select(e => e.Username!).ToListAsync());
-        Assert.Equal(Enumerable.Range(0, 60).Select(i => $"{tag}-{i:D2}"), names);
+        Assert.Equal(Enumerable.Range(0, 1500).Select(i => $"{tag}-{i:D4}"), names);
         Assert.Null((await WithScope(sp => AuditLog.VerifyAsync(sp.GetRequiredService<CountersignDb>()))).FirstBroken);
     }
 

@@ -236,6 +236,25 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
     }
 
     [Fact]
+    public async Task A_connection_whose_sign_in_is_revoked_elsewhere_stops_getting_words()
+    {
+        var pair = await PairAsync();
+        await using var client = new Listener(nodes.A.BaseAddress, pair.ClientToken);
+        var ended = new TaskCompletionSource();
+        client.Connection.On("session_ended", () => ended.TrySetResult());
+        await client.Connection.StartAsync();
+        await Listener.NextAsync(client.Words, TimeSpan.FromSeconds(5));
+
+        var sessions = await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/me/sessions", pair.ClientToken))).Body();
+        var id = sessions.EnumerateArray().Single().GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.SendAsync(WithToken(HttpMethod.Delete, $"/api/me/sessions/{id}", pair.ClientToken))).StatusCode);
+        await ended.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        client.Words.Clear();
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.True(client.Words.IsEmpty, "words after the sign-in was revoked");
+    }
+
+    [Fact]
     public async Task The_hub_refuses_a_connection_without_a_session()
     {
         await using var anonymous = new Listener(nodes.A.BaseAddress, "not-a-token");

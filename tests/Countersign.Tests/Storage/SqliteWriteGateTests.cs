@@ -36,6 +36,26 @@ public sealed class SqliteWriteGateTests(SqliteServer server) : IClassFixture<Sq
     }
 
     [Fact]
+    public async Task A_write_given_up_while_waiting_does_not_keep_the_gate()
+    {
+        var (firstScope, first) = Context();
+        var (secondScope, second) = Context();
+        var (thirdScope, third) = Context();
+        await using (firstScope)
+        await using (secondScope)
+        await using (thirdScope)
+        {
+            var open = await first.Database.BeginTransactionAsync();
+            using var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second.Database.BeginTransactionAsync(giveUp.Token));
+            await open.CommitAsync();
+            await open.DisposeAsync();
+            await using var next = await third.Database.BeginTransactionAsync().WaitAsync(TimeSpan.FromSeconds(5));
+            await next.RollbackAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_transaction_disposed_without_commit_lets_the_next_one_in()
     {
         var (firstScope, first) = Context();

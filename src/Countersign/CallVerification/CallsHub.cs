@@ -195,26 +195,51 @@ internal sealed partial class WordRotation(
     /// <summary>How often idle connections are looked for between rotations.</summary>
     public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long before a boundary the next window's words are prepared (a quarter of the period at most):
+    /// words are derived, not stored, so they can be ready before their window starts, and at the boundary
+    /// only the sending is left. Presence and calling flags are read then too; changes in between reach
+    /// the pages through their own messages.
+    /// </summary>
+    private TimeSpan PrepareAhead => TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, options.CurrentValue.Period.Ticks / 4));
+
+    /// <summary>The next window's views, prepared before its boundary, and whose they are.</summary>
+    private sealed record Prepared(PairService.ViewBatch Batch, HashSet<Guid> Users);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Connections get the current window's words when they connect; the first push is the next window's.
         var pushed = WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period);
+        Prepared? prepared = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             var period = options.CurrentValue.Period;
             var now = time.GetUtcNow();
-            var next = WordDerivation.WindowEnd(WordDerivation.WindowAt(now, period), period) - now;
+            var window = WordDerivation.WindowAt(now, period);
             try
             {
-                await Task.Delay(next < SweepInterval ? next : SweepInterval, time, stoppingToken);
-                var window = WordDerivation.WindowAt(time.GetUtcNow(), period);
-                var ended = await EndIdleAsync(stoppingToken);
                 if (window != pushed)
                 {
-                    pushed = window;
-                    await PushAsync(stoppingToken);
+                    var ended = await EndIdleAsync(stoppingToken);
+                    await PushAsync(window, prepared?.Batch.Window == window ? prepared : null, stoppingToken);
+                    (pushed, prepared) = (window, null);
+                    await RecordEndedAsync(ended, stoppingToken);
+                    continue;
                 }
-                await RecordEndedAsync(ended, stoppingToken);
+                var untilBoundary = WordDerivation.WindowEnd(window, period) - now;
+                if (prepared is null && untilBoundary <= PrepareAhead)
+                {
+                    prepared = await PrepareAsync(window + 1, stoppingToken);
+                    continue;
+                }
+                // Prepared: wait for the boundary. Otherwise: sweep every few seconds until it is time to prepare.
+                var wait = prepared is not null ? untilBoundary
+                    : untilBoundary - PrepareAhead < SweepInterval ? untilBoundary - PrepareAhead : SweepInterval;
+                await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time, stoppingToken);
+                if (prepared is null)
+                {
+                    await RecordEndedAsync(await EndIdleAsync(stoppingToken), stoppingToken);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -224,8 +249,31 @@ internal sealed partial class WordRotation(
             {
                 // One failed rotation must not stop the next ones; pages also refresh on reconnect.
                 LogPushFailed(logger, e);
+                (pushed, prepared) = (window, null);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
+    }
+
+    /// <summary>
+    /// Sign-ins ended elsewhere (sign-out, an administrator, a disabled account) end their connections here
+    /// too before any more words go out: the hub checked the session only when the connection opened.
+    /// </summary>
+    private async Task EndRevokedAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var inactive = await services.GetRequiredService<SessionService>().InactiveAmongAsync(connections.Sessions(), ct);
+        foreach (var connectionId in connections.TakeSessions(inactive))
+        {
+            await hub.Clients.Client(connectionId).SendAsync("session_ended", ct);
+        }
+    }
+
+    private async Task<Prepared> PrepareAsync(long window, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await EndRevokedAsync(scope.ServiceProvider, ct);
+        var users = connections.ByUser().Keys.ToHashSet();
+        return new(await scope.ServiceProvider.GetRequiredService<PairService>().ForUsersAsync(users, window, ct), users);
     }
 
     /// <summary>
@@ -272,24 +320,32 @@ internal sealed partial class WordRotation(
         }
     }
 
-    private async Task PushAsync(CancellationToken ct)
+    private async Task PushAsync(long window, Prepared? prepared, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var pairs = scope.ServiceProvider.GetRequiredService<PairService>();
-        var sessions = scope.ServiceProvider.GetRequiredService<SessionService>();
-        // A sign-in ended elsewhere (sign-out, an administrator, a disabled account) ends its connections
-        // here too: the hub checked the session only when the connection opened.
-        var ended = await sessions.InactiveAmongAsync(connections.Sessions(), ct);
-        foreach (var connectionId in connections.TakeSessions(ended))
+        if (prepared is null)
         {
-            await hub.Clients.Client(connectionId).SendAsync("session_ended", ct);
+            await EndRevokedAsync(scope.ServiceProvider, ct);
         }
         var live = connections.ByUser();
-        var batch = await pairs.ForUsersAsync(live.Keys, ct);
+        // Whoever connected after the views were prepared (or all, when nothing was prepared).
+        var batch = await pairs.ForUsersAsync([.. live.Keys.Where(u => prepared?.Users.Contains(u) != true)], window, ct);
+        if (prepared is not null)
+        {
+            foreach (var (user, views) in prepared.Batch.Views)
+            {
+                batch.Views[user] = views;
+            }
+            batch.Shown.AddRange(prepared.Batch.Shown.Where(s => live.ContainsKey(s.User)));
+        }
         var now = time.GetUtcNow();
-        await Task.WhenAll(live.Select(user =>
-            hub.Clients.Clients(user.Value).SendAsync("words", batch.Views.GetValueOrDefault(user.Key) ?? [], now, ct)));
-        // After the push, so that neither delays the words: presence marks and the "words shown" audit.
+        // One connection at a time: the in-memory lifetime manager finds a single connection by id, but sends
+        // to a list of them by walking every connection it holds, which made a push quadratic in the number
+        // of connections (10,000 users: p50 13.7 s; see docs/benchmarks.md).
+        await Task.WhenAll(live.SelectMany(user => user.Value.Select(connectionId =>
+            hub.Clients.Client(connectionId).SendAsync("words", batch.Views.GetValueOrDefault(user.Key) ?? [], now, ct))));
+        // After the words: presence marks and the "words shown" audit.
         await Task.WhenAll(live.Keys.Select(pairs.MarkOnlineAsync));
         await pairs.RecordShownAsync(batch, ct);
     }

@@ -103,7 +103,7 @@ public sealed class PairService(
             query = query.Where(x => x.Pair.AdvisorId == userId ? EF.Functions.Like(x.ClientKey, term) : EF.Functions.Like(x.AdvisorKey, term));
         }
         var rows = await query.OrderBy(x => x.Pair.AdvisorId == userId ? x.Client : x.Advisor).Skip(skip).Take(take).ToListAsync(ct);
-        var batch = await ViewsAsync([userId], rows, ct);
+        var batch = await ViewsAsync([userId], rows, WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period), ct);
         await RecordShownAsync(batch, ct);
         return batch.Views.GetValueOrDefault(userId) ?? [];
     }
@@ -116,14 +116,14 @@ public sealed class PairService(
     /// words derived in memory, presence and calling flags read in one round trip per chunk. The caller
     /// records what was shown (<see cref="RecordShownAsync"/>) after sending, so the audit does not delay the push.
     /// </summary>
-    public async Task<ViewBatch> ForUsersAsync(IReadOnlyCollection<Guid> userIds, CancellationToken ct = default)
+    public async Task<ViewBatch> ForUsersAsync(IReadOnlyCollection<Guid> userIds, long? window = null, CancellationToken ct = default)
     {
-        var result = new ViewBatch(WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period), [], []);
+        var result = new ViewBatch(window ?? WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period), [], []);
         foreach (var chunk in userIds.Chunk(500))
         {
             var rows = await Rows(db.Set<Pair>().Where(p => chunk.Contains(p.AdvisorId) || chunk.Contains(p.ClientId)))
                 .OrderBy(x => x.Client).ThenBy(x => x.Advisor).ToListAsync(ct);
-            var batch = await ViewsAsync(chunk, rows, ct);
+            var batch = await ViewsAsync(chunk, rows, result.Window, ct);
             foreach (var (user, views) in batch.Views)
             {
                 result.Views[user] = views;
@@ -154,10 +154,9 @@ public sealed class PairService(
             Language = c.Language,
         };
 
-    private async Task<ViewBatch> ViewsAsync(IReadOnlyCollection<Guid> viewers, List<PairRow> rows, CancellationToken ct)
+    private async Task<ViewBatch> ViewsAsync(IReadOnlyCollection<Guid> viewers, List<PairRow> rows, long window, CancellationToken ct)
     {
         var period = options.CurrentValue.Period;
-        var window = WordDerivation.WindowAt(time.GetUtcNow(), period);
         var seen = viewers.ToHashSet();
         var shown = new List<(Guid User, Guid Pair, PairRole Role, PairRow Row)>();
         foreach (var row in rows)

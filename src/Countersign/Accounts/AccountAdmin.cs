@@ -15,6 +15,7 @@ public sealed class AccountAdmin(
     UserManager<User> users,
     SessionService sessions,
     AuditLog audit,
+    CallVerification.PairService pairs,
     TimeProvider time)
 {
     /// <summary>Creates an account; a failed result lists every reason at once.</summary>
@@ -122,8 +123,10 @@ public sealed class AccountAdmin(
         db.Users.AsNoTracking().OrderBy(u => u.NormalizedUserName).ToListAsync(ct);
 
     /// <summary>
-    /// Sets the pages' language (and, for a client, the language of the pair's words from the next window:
-    /// both sides derive from it, so they change together). False for a language Countersign does not speak.
+    /// Sets the pages' language and, for a client, the language of their pairs' words. Both sides derive the
+    /// words from it, so they change together, at once: both sides' live pages get the new words straight
+    /// away, and a word read out just before the change no longer checks (say it again). Audited. False for
+    /// a language Countersign does not speak.
     /// </summary>
     public async Task<bool> SetLanguageAsync(User user, string language, CancellationToken ct = default)
     {
@@ -131,8 +134,19 @@ public sealed class AccountAdmin(
         {
             return false;
         }
+        var previous = user.Language;
         user.Language = language;
-        await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Language, language), ct);
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Language, language), ct);
+            await audit.RecordAsync(db, new(AuditActions.LanguageChanged, user.Id, user.UserName, null,
+                Sessions.SessionService.Detail(new { from = previous, to = language })), ct);
+            await tx.CommitAsync(ct);
+        }
+        if (previous != language)
+        {
+            await pairs.RefreshAsync(user.Id, ct);
+        }
         return true;
     }
 

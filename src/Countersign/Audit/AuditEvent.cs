@@ -57,6 +57,7 @@ public static class AuditActions
     public const string CallStarted = "call_started";
     public const string CallEnded = "call_ended";
     public const string CallSessionTimedOut = "call_session_timed_out";
+    public const string LanguageChanged = "language_changed";
 }
 
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>

@@ -316,6 +316,20 @@ public sealed class PairService(
         return store.SetIfAbsentAsync(PresenceKey(kind, userId, WordDerivation.WindowAt(time.GetUtcNow(), period)), "1", period * 2);
     }
 
+    /// <summary>
+    /// Sends the user and their counterparts, wherever they are connected, their current words again: after
+    /// the client's language changed, both words of their pairs did.
+    /// </summary>
+    public async Task RefreshAsync(Guid userId, CancellationToken ct = default)
+    {
+        var counterparts = await db.Set<Pair>().Where(p => p.AdvisorId == userId || p.ClientId == userId)
+            .Select(p => p.AdvisorId == userId ? p.ClientId : p.AdvisorId).Distinct().ToListAsync(ct);
+        foreach (var user in counterparts.Append(userId))
+        {
+            await hub.Clients.User(user.ToString()).SendAsync("words", await ForUserAsync(user, null, 0, 200, ct), time.GetUtcNow(), ct);
+        }
+    }
+
     /// <summary>Tells the user's counterparts, wherever they are connected, that the user is active now.</summary>
     public async Task AnnounceActiveAsync(Guid userId, CancellationToken ct = default)
     {

@@ -88,6 +88,30 @@ public sealed class CallsHubInactivityTests(IdleServer server) : ApiSuiteBase(se
         Assert.True(await WithScope(sp => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(
             sp.GetRequiredService<Storage.CountersignDb>().AuditEvents, e => e.Action == Audit.AuditActions.CallSessionTimedOut)));
     }
+    [Fact]
+    public async Task When_the_client_changes_language_the_advisors_page_gets_the_new_words_at_once()
+    {
+        // The clock stands still here, so no rotation comes: any new words are the change's own push.
+        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
+        var advisor = await UserWithRoleAsync(Roles.Advisor);
+        var client = await UserWithRoleAsync(Roles.Client);
+        var create = WithToken(HttpMethod.Post, "/api/admin/pairs", admin);
+        create.Content = new StringContent(JsonSerializer.Serialize(new { advisor, client }), Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.Created, (await Client.SendAsync(create)).StatusCode);
+        await using var page = new CallsHubTests.Listener(Server.BaseAddress, await TokenAsync(advisor));
+        await page.Connection.StartAsync();
+        Assert.Contains((await CallsHubTests.Listener.NextAsync(page.Words, TimeSpan.FromSeconds(5)))[0].GetProperty("my_word").GetString(),
+            CallVerification.WordLists.For("en"));
+
+        var change = WithToken(HttpMethod.Put, "/api/me/language", await TokenAsync(client));
+        change.Content = new StringContent("""{"language":"fr"}""", Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.SendAsync(change)).StatusCode);
+        var words = (await CallsHubTests.Listener.NextAsync(page.Words, TimeSpan.FromSeconds(5)))[0];
+        Assert.Contains(words.GetProperty("my_word").GetString(), CallVerification.WordLists.For("fr"));
+        Assert.Contains(words.GetProperty("their_word").GetString(), CallVerification.WordLists.For("fr"));
+        Assert.True(await WithScope(sp => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(
+            sp.GetRequiredService<Storage.CountersignDb>().AuditEvents, e => e.Action == Audit.AuditActions.LanguageChanged && e.Username == client)));
+    }
 }
 
 public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClassFixture<HubNodes>

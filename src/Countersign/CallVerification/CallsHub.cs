@@ -41,20 +41,16 @@ public sealed class CallsHub(PairService pairs, LocalConnections connections, Ti
     }
 
     /// <summary>The page calls this on the user's key presses and clicks (throttled); words keep coming while it does.</summary>
-    public async Task Activity()
-    {
-        await MarkActiveAsync(LiveUser());
-    }
+    public Task Activity() => ActiveUserAsync();
 
     /// <summary>Checks the word the counterpart spoke; null when the pair is not the caller's.</summary>
     public async Task<VerifyResult?> Verify(Guid pairId, string word)
     {
-        var userId = LiveUser();
         if (string.IsNullOrWhiteSpace(word) || word.Length > MaxWordLength)
         {
             throw new HubException("invalid_request: word is required and at most 64 characters.");
         }
-        await MarkActiveAsync(userId);
+        var userId = await ActiveUserAsync();
         return await pairs.VerifyAsync(userId, Context.User!.Identity?.Name, pairId, word, ClientIp(), Context.ConnectionAborted) is { } match
             ? new VerifyResult(match)
             : null;
@@ -63,23 +59,20 @@ public sealed class CallsHub(PairService pairs, LocalConnections connections, Ti
     /// <summary>The tapped check: the user says whether the spoken word matched the one on their screen.</summary>
     public async Task<bool> Confirm(Guid pairId, bool matched)
     {
-        var userId = LiveUser();
-        await MarkActiveAsync(userId);
+        var userId = await ActiveUserAsync();
         return await pairs.ConfirmAsync(userId, Context.User!.Identity?.Name, pairId, matched, ClientIp(), Context.ConnectionAborted);
     }
 
     /// <summary>An advisor marks "I am calling this client now"; false when the pair is not theirs as advisor.</summary>
     public async Task<bool> StartCall(Guid pairId)
     {
-        var userId = LiveUser();
-        await MarkActiveAsync(userId);
+        var userId = await ActiveUserAsync();
         return await pairs.StartCallAsync(userId, Context.User!.Identity?.Name, pairId, Context.ConnectionAborted);
     }
 
     public async Task<bool> EndCall(Guid pairId)
     {
-        var userId = LiveUser();
-        await MarkActiveAsync(userId);
+        var userId = await ActiveUserAsync();
         return await pairs.EndCallAsync(userId, Context.User!.Identity?.Name, pairId, Context.ConnectionAborted);
     }
 
@@ -90,16 +83,19 @@ public sealed class CallsHub(PairService pairs, LocalConnections connections, Ti
     }
 
     /// <summary>
-    /// The caller, while their call-verification session lasts. After the inactivity timeout the connection
-    /// is out of <see cref="LocalConnections"/> and its session revoked: it may still be open, but gets nothing.
+    /// The caller, while their call-verification session lasts, with this call counted as activity. After the
+    /// inactivity timeout the connection is out of <see cref="LocalConnections"/> and its session revoked: it
+    /// may still be open, but gets nothing.
     /// </summary>
-    private Guid LiveUser()
+    private async Task<Guid> ActiveUserAsync()
     {
         if (!connections.Touch(Context.ConnectionId, time.GetUtcNow()))
         {
             throw new HubException("session_ended: sign in again.");
         }
-        return Context.User!.UserId();
+        var userId = Context.User!.UserId();
+        await MarkActiveAsync(userId);
+        return userId;
     }
 
     private async Task MarkActiveAsync(Guid userId)
@@ -122,8 +118,6 @@ public sealed class LocalConnections
     public sealed record Entry(Guid User, Guid? Session, DateTimeOffset LastActivity);
 
     private readonly ConcurrentDictionary<string, Entry> _connections = new();
-
-    public int Count => _connections.Count;
 
     public void Add(string connectionId, Guid userId, Guid? sessionId, DateTimeOffset now) => _connections[connectionId] = new(userId, sessionId, now);
 

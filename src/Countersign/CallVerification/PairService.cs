@@ -103,7 +103,7 @@ public sealed class PairService(
             query = query.Where(x => x.Pair.AdvisorId == userId ? EF.Functions.Like(x.ClientKey, term) : EF.Functions.Like(x.AdvisorKey, term));
         }
         var rows = await query.OrderBy(x => x.Pair.AdvisorId == userId ? x.Client : x.Advisor).Skip(skip).Take(take).ToListAsync(ct);
-        var batch = await ViewsAsync([userId], rows, WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period), ct);
+        var batch = await ViewsAsync([userId], rows, CurrentWindow(), ct);
         await RecordShownAsync(batch, ct);
         return batch.Views.GetValueOrDefault(userId) ?? [];
     }
@@ -118,7 +118,7 @@ public sealed class PairService(
     /// </summary>
     public async Task<ViewBatch> ForUsersAsync(IReadOnlyCollection<Guid> userIds, long? window = null, CancellationToken ct = default)
     {
-        var result = new ViewBatch(window ?? WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period), [], []);
+        var result = new ViewBatch(window ?? CurrentWindow(), [], []);
         foreach (var chunk in userIds.Chunk(500))
         {
             var rows = await Rows(db.Set<Pair>().Where(p => chunk.Contains(p.AdvisorId) || chunk.Contains(p.ClientId)))
@@ -144,8 +144,9 @@ public sealed class PairService(
         public required string Language { get; init; }
     }
 
+    // Read-only: a push reads thousands of pairs and changes none, so nothing is tracked.
     private IQueryable<PairRow> Rows(IQueryable<Pair> pairs) =>
-        from p in pairs
+        from p in pairs.AsNoTracking()
         join a in db.Users on p.AdvisorId equals a.Id
         join c in db.Users on p.ClientId equals c.Id
         select new PairRow
@@ -240,10 +241,8 @@ public sealed class PairService(
         var windows = now - DateTimeOffset.FromUnixTimeSeconds(window * (long)o.Period.TotalSeconds) < o.Grace ? new[] { window, window - 1 } : [window];
         var match = windows.Any(w => string.Equals(WordDerivation.Word(mac, theirs, w, list), heard, StringComparison.Ordinal));
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await audit.RecordAsync(db, new(match ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
+        await audit.RecordAloneAsync(db, new(match ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
             SessionService.Detail(new { pair_id = pairId, window, checked_role = theirs.ToString().ToLowerInvariant() })), ct);
-        await tx.CommitAsync(ct);
         return match;
     }
 
@@ -257,44 +256,40 @@ public sealed class PairService(
         {
             return false;
         }
-        var window = WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period);
+        var window = CurrentWindow();
         await audit.RecordAloneAsync(db, new(matched ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
             SessionService.Detail(new { pair_id = pairId, window, method = "tap" })), ct);
         return true;
     }
 
     /// <summary>The advisor marks "I am calling this client now"; the client's page shows it while it lasts.</summary>
-    public async Task<bool> StartCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default)
+    public Task<bool> StartCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default) =>
+        MarkCallAsync(advisorId, username, pairId, calling: true, ct);
+
+    public Task<bool> EndCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default) =>
+        MarkCallAsync(advisorId, username, pairId, calling: false, ct);
+
+    /// <summary>
+    /// Sets or clears the calling mark of the advisor's own pair, audits it and tells the pair's client, on
+    /// whichever node they are connected. False when the pair is not the advisor's.
+    /// </summary>
+    private async Task<bool> MarkCallAsync(Guid advisorId, string? username, Guid pairId, bool calling, CancellationToken ct)
     {
-        if (!await db.Set<Pair>().AnyAsync(p => p.Id == pairId && p.AdvisorId == advisorId, ct))
+        var clientId = await db.Set<Pair>().Where(p => p.Id == pairId && p.AdvisorId == advisorId).Select(p => (Guid?)p.ClientId).FirstOrDefaultAsync(ct);
+        if (clientId is null)
         {
             return false;
         }
         await store.DeleteAsync(CallKey(pairId));
-        await store.SetIfAbsentAsync(CallKey(pairId), time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            options.CurrentValue.CallDuration);
-        await audit.RecordAloneAsync(db, new(AuditActions.CallStarted, advisorId, username, null, SessionService.Detail(new { pair_id = pairId })), ct);
-        await NotifyCallAsync(pairId, calling: true, ct);
-        return true;
-    }
-
-    public async Task<bool> EndCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default)
-    {
-        if (!await db.Set<Pair>().AnyAsync(p => p.Id == pairId && p.AdvisorId == advisorId, ct))
+        if (calling)
         {
-            return false;
+            await store.SetIfAbsentAsync(CallKey(pairId), time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                options.CurrentValue.CallDuration);
         }
-        await store.DeleteAsync(CallKey(pairId));
-        await audit.RecordAloneAsync(db, new(AuditActions.CallEnded, advisorId, username, null, SessionService.Detail(new { pair_id = pairId })), ct);
-        await NotifyCallAsync(pairId, calling: false, ct);
+        await audit.RecordAloneAsync(db, new(calling ? AuditActions.CallStarted : AuditActions.CallEnded, advisorId, username, null,
+            SessionService.Detail(new { pair_id = pairId })), ct);
+        await hub.Clients.User(clientId.Value.ToString()).SendAsync("call", new CallNotice(pairId, calling), ct);
         return true;
-    }
-
-    /// <summary>Tells the pair's client, on whichever node they are connected, that the advisor is (no longer) calling.</summary>
-    private async Task NotifyCallAsync(Guid pairId, bool calling, CancellationToken ct)
-    {
-        var clientId = await db.Set<Pair>().Where(p => p.Id == pairId).Select(p => p.ClientId).FirstAsync(ct);
-        await hub.Clients.User(clientId.ToString()).SendAsync("call", new CallNotice(pairId, calling), ct);
     }
 
     public Task RecordSessionTimeoutAsync(Guid userId, CancellationToken ct = default) =>
@@ -313,7 +308,7 @@ public sealed class PairService(
     private Task<bool> MarkAsync(string kind, Guid userId)
     {
         var period = options.CurrentValue.Period;
-        return store.SetIfAbsentAsync(PresenceKey(kind, userId, WordDerivation.WindowAt(time.GetUtcNow(), period)), "1", period * 2);
+        return store.SetIfAbsentAsync(PresenceKey(kind, userId, CurrentWindow()), "1", period * 2);
     }
 
     /// <summary>
@@ -340,6 +335,8 @@ public sealed class PairService(
             await hub.Clients.User(pair.Counterpart.ToString()).SendAsync("presence", new PresenceNotice(pair.Id, Presence.Active), ct);
         }
     }
+
+    private long CurrentWindow() => WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period);
 
     private static string PresenceKey(string kind, Guid userId, long window) => $"calls:{kind}:{userId:N}:{window}";
 

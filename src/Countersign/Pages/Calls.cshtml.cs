@@ -23,8 +23,8 @@ public sealed class CallsModel(PairService pairs, UserManager<Accounts.User> use
     public DateTimeOffset Now { get; private set; }
     public DateTimeOffset WindowEndsAt { get; private set; }
     public int PeriodSeconds { get; private set; }
-    public int InactivityMinutes { get; private set; }
     public int InactivitySeconds { get; private set; }
+    public int InactivityMinutes => Math.Max(1, (int)Math.Round(InactivitySeconds / 60.0));
 
     /// <summary>The advisor console's search, in the counterpart's name.</summary>
     [BindProperty(SupportsGet = true, Name = "q")]
@@ -40,7 +40,6 @@ public sealed class CallsModel(PairService pairs, UserManager<Accounts.User> use
         var o = options.CurrentValue;
         Now = time.GetUtcNow();
         PeriodSeconds = (int)o.Period.TotalSeconds;
-        InactivityMinutes = Math.Max(1, (int)Math.Round(o.InactivityTimeout.TotalMinutes));
         InactivitySeconds = (int)o.InactivityTimeout.TotalSeconds;
         WindowEndsAt = WordDerivation.WindowEnd(WordDerivation.WindowAt(Now, o.Period), o.Period);
         var mine = await pairs.ForUserAsync(user.Id, Search, 0, 200, ct);

@@ -109,37 +109,25 @@ internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
     async ValueTask<InterceptionResult<int>> IDbCommandInterceptor.NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
         InterceptionResult<int> result, CancellationToken cancellationToken)
     {
-        if (command.Transaction is null)
-        {
-            await EnterAsync(command.Connection!, cancellationToken);
-        }
+        await EnterStatementAsync(command, cancellationToken);
         return result;
     }
 
     InterceptionResult<int> IDbCommandInterceptor.NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
     {
-        if (command.Transaction is null)
-        {
-            Enter(command.Connection!);
-        }
+        EnterStatement(command);
         return result;
     }
 
     ValueTask<int> IDbCommandInterceptor.NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken)
     {
-        if (command.Transaction is null)
-        {
-            Exit(command.Connection!);
-        }
+        ExitStatement(command);
         return ValueTask.FromResult(result);
     }
 
     int IDbCommandInterceptor.NonQueryExecuted(DbCommand command, CommandExecutedEventData eventData, int result)
     {
-        if (command.Transaction is null)
-        {
-            Exit(command.Connection!);
-        }
+        ExitStatement(command);
         return result;
     }
 
@@ -148,29 +136,46 @@ internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
     async ValueTask<InterceptionResult<DbDataReader>> IDbCommandInterceptor.ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
         InterceptionResult<DbDataReader> result, CancellationToken cancellationToken)
     {
-        if (command.Transaction is null && IsWrite(command))
+        if (IsWrite(command))
         {
-            await EnterAsync(command.Connection!, cancellationToken);
+            await EnterStatementAsync(command, cancellationToken);
         }
         return result;
     }
 
     InterceptionResult<DbDataReader> IDbCommandInterceptor.ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
     {
-        if (command.Transaction is null && IsWrite(command))
+        if (IsWrite(command))
         {
-            Enter(command.Connection!);
+            EnterStatement(command);
         }
         return result;
     }
 
     InterceptionResult IDbCommandInterceptor.DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
     {
+        ExitStatement(command);
+        return result;
+    }
+
+    // A statement inside a transaction is covered by the transaction's hold.
+    private Task EnterStatementAsync(DbCommand command, CancellationToken ct) =>
+        command.Transaction is null ? EnterAsync(command.Connection!, ct) : Task.CompletedTask;
+
+    private void EnterStatement(DbCommand command)
+    {
+        if (command.Transaction is null)
+        {
+            Enter(command.Connection!);
+        }
+    }
+
+    private void ExitStatement(DbCommand command)
+    {
         if (command.Transaction is null)
         {
             Exit(command.Connection);
         }
-        return result;
     }
 
     private static bool IsWrite(DbCommand command)
@@ -182,37 +187,19 @@ internal sealed partial class SqliteWriteGate(ILogger<SqliteWriteGate> logger)
 
     Task IDbCommandInterceptor.CommandCanceledAsync(DbCommand command, CommandEndEventData eventData, CancellationToken cancellationToken)
     {
-        if (command.Transaction is null)
-        {
-            Exit(command.Connection!);
-        }
+        ExitStatement(command);
         return Task.CompletedTask;
     }
 
-    void IDbCommandInterceptor.CommandCanceled(DbCommand command, CommandEndEventData eventData)
-    {
-        if (command.Transaction is null)
-        {
-            Exit(command.Connection!);
-        }
-    }
+    void IDbCommandInterceptor.CommandCanceled(DbCommand command, CommandEndEventData eventData) => ExitStatement(command);
 
     Task IDbCommandInterceptor.CommandFailedAsync(DbCommand command, CommandErrorEventData eventData, CancellationToken cancellationToken)
     {
-        if (command.Transaction is null)
-        {
-            Exit(command.Connection!);
-        }
+        ExitStatement(command);
         return Task.CompletedTask;
     }
 
-    void IDbCommandInterceptor.CommandFailed(DbCommand command, CommandErrorEventData eventData)
-    {
-        if (command.Transaction is null)
-        {
-            Exit(command.Connection!);
-        }
-    }
+    void IDbCommandInterceptor.CommandFailed(DbCommand command, CommandErrorEventData eventData) => ExitStatement(command);
 
     private async Task EnterAsync(DbConnection connection, CancellationToken ct)
     {

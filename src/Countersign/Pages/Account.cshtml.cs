@@ -12,7 +12,7 @@ namespace Countersign.Pages;
 [Authorize(Policy = Policies.BrowserSession)]
 public sealed class AccountModel(
     UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors,
-    Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts) : PageModel
+    Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts, Defences.RateLimiter limiter) : PageModel
 {
     public Accounts.User Account { get; private set; } = null!;
     public IList<string> Roles { get; private set; } = [];
@@ -154,6 +154,14 @@ public sealed class AccountModel(
         if (!await LoadAsync(ct))
         {
             return RedirectToPage("/Login");
+        }
+        // The password check below is a guess like any other: the same per-address limit as a second-factor
+        // step, as the API's DELETE /api/me/totp has (ASVS 2.2.1).
+        if (await limiter.HitAsync(Defences.RateLimitedRoute.SecondFactor, HttpContext.Connection.RemoteIpAddress?.ToString()) is { } wait)
+        {
+            Message = $"Too many attempts. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.";
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            return Page();
         }
         // ASVS 7.5.1: removing a factor needs the password again.
         if (string.IsNullOrEmpty(Password) || !await users.CheckPasswordAsync(Account, Password))

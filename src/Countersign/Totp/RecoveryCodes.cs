@@ -17,6 +17,7 @@ public sealed class RecoveryCodes(CountersignDb db, KeyMaterial keys, TimeProvid
     private const string Alphabet = "abcdefghijklmnopqrstuvwxyz234567";
 
     /// <summary>Replaces the user's codes with a new set (saved with the caller's next save) and returns them.</summary>
+    /// <remarks>Both callers write an audit event right after, in the same transaction, which saves these.</remarks>
     public async Task<IReadOnlyList<string>> RegenerateAsync(Guid userId, CancellationToken ct = default)
     {
         await db.RecoveryCodes.Where(c => c.UserId == userId).ExecuteDeleteAsync(ct);
@@ -25,7 +26,6 @@ public sealed class RecoveryCodes(CountersignDb db, KeyMaterial keys, TimeProvid
         {
             db.RecoveryCodes.Add(new RecoveryCode { UserId = userId, Hash = Hash(code), CreatedAt = time.GetUtcNow() });
         }
-        await db.SaveChangesAsync(ct);
         return codes;
     }
 

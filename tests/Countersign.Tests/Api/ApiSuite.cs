@@ -62,6 +62,27 @@ public abstract class ApiSuiteBase(TestServer server)
     protected static HttpRequestMessage WithToken(HttpMethod method, string path, string token) =>
         new(method, path) { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", token) } };
 
+    /// <summary>The same with a JSON body, snake_case as the API speaks it.</summary>
+    protected static HttpRequestMessage WithToken(HttpMethod method, string path, string token, object body)
+    {
+        var request = WithToken(method, path, token);
+        request.Content = new StringContent(JsonSerializer.Serialize(body, Json.Options), System.Text.Encoding.UTF8, "application/json");
+        return request;
+    }
+
+    /// <summary>An advisor and a client, each signed in, paired by an administrator through the API.</summary>
+    protected async Task<PairedUsers> PairAsync()
+    {
+        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
+        var advisor = await UserWithRoleAsync(Roles.Advisor);
+        var client = await UserWithRoleAsync(Roles.Client);
+        var created = await Client.SendAsync(WithToken(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor, client }));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return new(advisor, client, await TokenAsync(advisor), await TokenAsync(client), (await created.Body()).GetProperty("id").GetString()!);
+    }
+
+    protected sealed record PairedUsers(string Advisor, string Client, string AdvisorToken, string ClientToken, string PairId);
+
     protected async Task<T> WithScope<T>(Func<IServiceProvider, Task<T>> work)
     {
         await using var scope = Server.Services.CreateAsyncScope();

@@ -48,17 +48,11 @@ public sealed class CallsHubInactivityTests(IdleServer server) : ApiSuiteBase(se
     [Fact]
     public async Task Words_stop_and_the_session_ends_after_180_seconds_without_activity()
     {
-        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
-        var advisor = await UserWithRoleAsync(Roles.Advisor);
-        var client = await UserWithRoleAsync(Roles.Client);
-        var request = WithToken(HttpMethod.Post, "/api/admin/pairs", admin);
-        request.Content = new StringContent(JsonSerializer.Serialize(new { advisor, client }), Encoding.UTF8, "application/json");
-        Assert.Equal(HttpStatusCode.Created, (await Client.SendAsync(request)).StatusCode);
-
+        var pair = await PairAsync();
         var idle = new List<string>();
-        await using var quiet = new CallsHubTests.Listener(Server.BaseAddress, await TokenAsync(client));
+        await using var quiet = new CallsHubTests.Listener(Server.BaseAddress, pair.ClientToken);
         quiet.Connection.On("session_ended", () => { lock (idle) idle.Add("quiet"); });
-        await using var busy = new CallsHubTests.Listener(Server.BaseAddress, await TokenAsync(advisor));
+        await using var busy = new CallsHubTests.Listener(Server.BaseAddress, pair.AdvisorToken);
         busy.Connection.On("session_ended", () => { lock (idle) idle.Add("busy"); });
         await quiet.Connection.StartAsync();
         await busy.Connection.StartAsync();
@@ -92,25 +86,19 @@ public sealed class CallsHubInactivityTests(IdleServer server) : ApiSuiteBase(se
     public async Task When_the_client_changes_language_the_advisors_page_gets_the_new_words_at_once()
     {
         // The clock stands still here, so no rotation comes: any new words are the change's own push.
-        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
-        var advisor = await UserWithRoleAsync(Roles.Advisor);
-        var client = await UserWithRoleAsync(Roles.Client);
-        var create = WithToken(HttpMethod.Post, "/api/admin/pairs", admin);
-        create.Content = new StringContent(JsonSerializer.Serialize(new { advisor, client }), Encoding.UTF8, "application/json");
-        Assert.Equal(HttpStatusCode.Created, (await Client.SendAsync(create)).StatusCode);
-        await using var page = new CallsHubTests.Listener(Server.BaseAddress, await TokenAsync(advisor));
+        var pair = await PairAsync();
+        await using var page = new CallsHubTests.Listener(Server.BaseAddress, pair.AdvisorToken);
         await page.Connection.StartAsync();
         Assert.Contains((await CallsHubTests.Listener.NextAsync(page.Words, TimeSpan.FromSeconds(5)))[0].GetProperty("my_word").GetString(),
             CallVerification.WordLists.For("en"));
 
-        var change = WithToken(HttpMethod.Put, "/api/me/language", await TokenAsync(client));
-        change.Content = new StringContent("""{"language":"fr"}""", Encoding.UTF8, "application/json");
-        Assert.Equal(HttpStatusCode.NoContent, (await Client.SendAsync(change)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent,
+            (await Client.SendAsync(WithToken(HttpMethod.Put, "/api/me/language", pair.ClientToken, new { language = "fr" }))).StatusCode);
         var words = (await CallsHubTests.Listener.NextAsync(page.Words, TimeSpan.FromSeconds(5)))[0];
         Assert.Contains(words.GetProperty("my_word").GetString(), CallVerification.WordLists.For("fr"));
         Assert.Contains(words.GetProperty("their_word").GetString(), CallVerification.WordLists.For("fr"));
         Assert.True(await WithScope(sp => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.AnyAsync(
-            sp.GetRequiredService<Storage.CountersignDb>().AuditEvents, e => e.Action == Audit.AuditActions.LanguageChanged && e.Username == client)));
+            sp.GetRequiredService<Storage.CountersignDb>().AuditEvents, e => e.Action == Audit.AuditActions.LanguageChanged && e.Username == pair.Client)));
     }
 }
 
@@ -150,18 +138,6 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
         }
 
         public ValueTask DisposeAsync() => Connection.DisposeAsync();
-    }
-
-    private async Task<(string AdvisorToken, string ClientToken, string PairId)> PairAsync()
-    {
-        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
-        var advisor = await UserWithRoleAsync(Roles.Advisor);
-        var client = await UserWithRoleAsync(Roles.Client);
-        var request = WithToken(HttpMethod.Post, "/api/admin/pairs", admin);
-        request.Content = new StringContent(JsonSerializer.Serialize(new { advisor, client }), Encoding.UTF8, "application/json");
-        var created = await Client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return (await TokenAsync(advisor), await TokenAsync(client), (await created.Body()).GetProperty("id").GetString()!);
     }
 
     [Fact]

@@ -23,24 +23,6 @@ public sealed class PostgresCallsServer() : CallsServer(Database.Postgres, State
 /// <summary>Call verification over the API, on SQLite with memory and PostgreSQL with Redis.</summary>
 public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
 {
-    private static HttpRequestMessage Json(HttpMethod method, string path, string token, object body)
-    {
-        var request = WithToken(method, path, token);
-        request.Content = new StringContent(JsonSerializer.Serialize(body, Infrastructure.Json.Options), Encoding.UTF8, "application/json");
-        return request;
-    }
-
-    private async Task<(string Advisor, string Client, string AdvisorToken, string ClientToken, string PairId)> PairAsync()
-    {
-        var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
-        var advisor = await UserWithRoleAsync(Roles.Advisor);
-        var client = await UserWithRoleAsync(Roles.Client);
-        var created = await Client.SendAsync(Json(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor, client }));
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var id = (await created.Body()).GetProperty("id").GetString()!;
-        return (advisor, client, await TokenAsync(advisor), await TokenAsync(client), id);
-    }
-
     private async Task<JsonElement> OnlyPairAsync(string token)
     {
         var list = await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/calls/pairs", token))).Body();
@@ -53,11 +35,11 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
         var admin = await TokenAsync(await UserWithRoleAsync(Roles.Admin));
         var advisor = await UserWithRoleAsync(Roles.Advisor);
         var client = await UserWithRoleAsync(Roles.Client);
-        Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(Json(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor = client, client = advisor }))).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await Client.SendAsync(Json(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor, client }))).StatusCode);
-        Assert.Equal(HttpStatusCode.Conflict, (await Client.SendAsync(Json(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor, client }))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(WithToken(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor = client, client = advisor }))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await Client.SendAsync(WithToken(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor, client }))).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await Client.SendAsync(WithToken(HttpMethod.Post, "/api/admin/pairs", admin, new { advisor, client }))).StatusCode);
         var advisorToken = await TokenAsync(advisor);
-        Assert.Equal(HttpStatusCode.Forbidden, (await Client.SendAsync(Json(HttpMethod.Post, "/api/admin/pairs", advisorToken, new { advisor, client }))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Client.SendAsync(WithToken(HttpMethod.Post, "/api/admin/pairs", advisorToken, new { advisor, client }))).StatusCode);
     }
 
     [Fact]
@@ -89,17 +71,17 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
     {
         var pair = await PairAsync();
         var asAdvisor = await OnlyPairAsync(pair.AdvisorToken);
-        var good = await Client.SendAsync(Json(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify", pair.AdvisorToken,
+        var good = await Client.SendAsync(WithToken(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify", pair.AdvisorToken,
             new { word = " " + asAdvisor.GetProperty("their_word").GetString()!.ToUpperInvariant() + " " }));
         Assert.True((await good.Body()).GetProperty("match").GetBoolean());
-        var bad = await Client.SendAsync(Json(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify", pair.AdvisorToken,
+        var bad = await Client.SendAsync(WithToken(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify", pair.AdvisorToken,
             new { word = asAdvisor.GetProperty("my_word").GetString() }));
         Assert.False((await bad.Body()).GetProperty("match").GetBoolean());
         Assert.True(await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
             .AnyAsync(e => e.Action == Audit.AuditActions.PossibleImpersonation && e.Username == pair.Advisor)));
         // Strangers cannot probe a pair.
         var stranger = await TokenAsync(await UserWithRoleAsync(Roles.Client));
-        Assert.Equal(HttpStatusCode.NotFound, (await Client.SendAsync(Json(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify", stranger, new { word = "x" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Client.SendAsync(WithToken(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify", stranger, new { word = "x" }))).StatusCode);
     }
 
     [Fact]
@@ -110,7 +92,7 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
         Server.Clock!.Advance(TimeSpan.FromSeconds(45));
         var after = await OnlyPairAsync(pair.ClientToken);
         Assert.NotEqual(before, after.GetProperty("their_word").GetString());
-        async Task<bool> Check(string? word) => (await (await Client.SendAsync(Json(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify",
+        async Task<bool> Check(string? word) => (await (await Client.SendAsync(WithToken(HttpMethod.Post, $"/api/calls/pairs/{pair.PairId}/verify",
             pair.ClientToken, new { word }))).Body()).GetProperty("match").GetBoolean();
         Assert.True(await Check(before));
         Assert.True(await Check(after.GetProperty("their_word").GetString()));
@@ -123,8 +105,8 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
     {
         var pair = await PairAsync();
         Assert.Contains((await OnlyPairAsync(pair.AdvisorToken)).GetProperty("my_word").GetString(), CallVerification.WordLists.For("en"));
-        Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(Json(HttpMethod.Put, "/api/me/language", pair.ClientToken, new { language = "de" }))).StatusCode);
-        Assert.Equal(HttpStatusCode.NoContent, (await Client.SendAsync(Json(HttpMethod.Put, "/api/me/language", pair.ClientToken, new { language = "fr" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Client.SendAsync(WithToken(HttpMethod.Put, "/api/me/language", pair.ClientToken, new { language = "de" }))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.SendAsync(WithToken(HttpMethod.Put, "/api/me/language", pair.ClientToken, new { language = "fr" }))).StatusCode);
         Assert.Equal("fr", (await (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/me", pair.ClientToken))).Body()).GetProperty("language").GetString());
         var french = CallVerification.WordLists.For("fr");
         var asAdvisor = await OnlyPairAsync(pair.AdvisorToken);

@@ -49,13 +49,6 @@ public abstract class TotpSuite(TestServer server) : ApiSuiteBase(server)
         return new(name, token, secret, base32, codes, step);
     }
 
-    private static HttpRequestMessage WithToken(HttpMethod method, string path, string token, object body)
-    {
-        var request = WithToken(method, path, token);
-        request.Content = JsonContent(body);
-        return request;
-    }
-
     private static StringContent JsonContent(object body) =>
         new(JsonSerializer.Serialize(body, Json.Options), Encoding.UTF8, "application/json");
 

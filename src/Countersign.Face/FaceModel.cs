@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Countersign.Face.Networks;
 
 namespace Countersign.Face;
@@ -18,13 +17,12 @@ internal sealed class FaceModel
 
     private static readonly Lazy<FaceModel> SharedModel = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private FaceModel(TinyFaceDetector detector, LandmarkNet landmarks, RecognitionNet recognition, string id, TimeSpan loadTime)
+    private FaceModel(TinyFaceDetector detector, LandmarkNet landmarks, RecognitionNet recognition, string id)
     {
         Detector = detector;
         Landmarks = landmarks;
         Recognition = recognition;
         Id = id;
-        LoadTime = loadTime;
     }
 
     public static FaceModel Shared => SharedModel.Value;
@@ -36,18 +34,15 @@ internal sealed class FaceModel
     /// <summary>Names the recogniser's exact weights; stored in every template.</summary>
     public string Id { get; }
 
-    public TimeSpan LoadTime { get; }
-
     /// <summary>Reads and unpacks the embedded weights (public so the bench can time a cold load).</summary>
     public static FaceModel Load()
     {
-        var clock = Stopwatch.StartNew();
         var detector = new TinyFaceDetector(Read("tiny_face_detector_model"));
         var landmarks = new LandmarkNet(Read("face_landmark_68_model"));
         var recognitionWeights = Read("face_recognition_model");
         var recognition = new RecognitionNet(recognitionWeights);
         return new FaceModel(detector, landmarks, recognition,
-            $"face-api-{PackageVersion}/face_recognition_model/sha256:{recognitionWeights.Sha256[..16]}", clock.Elapsed);
+            $"face-api-{PackageVersion}/face_recognition_model/sha256:{recognitionWeights.Sha256[..16]}");
     }
 
     private static WeightMap Read(string name)

@@ -25,9 +25,7 @@ internal sealed class Tensor : IDisposable
     public int Length => Height * Width * Channels;
     public int Pixels => Height * Width;
 
-    public Span<float> Span => _data.AsSpan(0, Length);
-
-    public float[] Array => _data ?? throw new ObjectDisposedException(nameof(Tensor));
+    public Span<float> Span => (_data ?? throw new ObjectDisposedException(nameof(Tensor))).AsSpan(0, Length);
 
     public void Dispose()
     {

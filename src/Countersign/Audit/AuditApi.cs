@@ -1,5 +1,4 @@
 using Countersign.Operations;
-using Countersign.Sessions;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -26,7 +25,8 @@ public static class AuditApi
         var query = db.AuditEvents.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(user))
         {
-            var name = Accounts.UsernameNormalizer.Canonical(user);
+            // Rows keep the name as accounts spell it (trimmed, NFKC: Accounts/UsernameNormalizer.cs).
+            var name = user.Trim().Normalize(System.Text.NormalizationForm.FormKC);
             query = Guid.TryParse(user, out var id) ? query.Where(e => e.UserId == id) : query.Where(e => e.Username == name);
         }
         if (!string.IsNullOrWhiteSpace(action))

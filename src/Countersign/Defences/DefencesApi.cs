@@ -1,6 +1,5 @@
 using Countersign.Audit;
 using Countersign.Operations;
-using Countersign.Sessions;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
@@ -41,7 +40,8 @@ public sealed class LockoutAdmin(Lockout lockout, ILookupNormalizer normalizer, 
     public async Task UnlockAsync(string username, string? actor, string? clientIp, CancellationToken ct = default)
     {
         await lockout.ClearAsync(normalizer.NormalizeName(username)!);
-        await audit.RecordAloneAsync(db, new(AuditActions.LockoutCleared, null, Accounts.UsernameNormalizer.Canonical(username), clientIp,
+        // The name as the administrator gave it: lockout counts names, whether or not an account has it.
+        await audit.RecordAloneAsync(db, new(AuditActions.LockoutCleared, null, username.Trim(), clientIp,
             AuditDetail.Of(new { actor })), ct);
     }
 }

@@ -46,15 +46,3 @@ public static class AuditApi
         return TypedResults.Ok(new AuditPage(page, rows.Count > take ? page[^1].Id : null));
     }
 }
-
-public static class AuditSetup
-{
-    public static IHostApplicationBuilder AddAudit(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
-        builder.Services.AddSingleton<AuditLog>();
-        builder.Services.AddSingleton<AttemptLog>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AttemptLog>());
-        return builder;
-    }
-}

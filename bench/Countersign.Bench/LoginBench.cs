@@ -138,7 +138,7 @@ internal static class LoginBench
         foreach (var s in servers)
         {
             Console.WriteLine(FormattableString.Invariant(
-                $"{s["label"]}: http_login {s["http_login_per_s_median"]}/s (overhead {s["login_overhead_ratio"]}), refresh_rotation {s["refresh_rotations_per_s_median"]}/s"));
+                $"{s["label"]}: http_login {s["http_login_per_s_median"]:F1}/s (overhead {s["login_overhead_ratio"]:F3}), refresh_rotation {s["refresh_rotations_per_s_median"]:F1}/s"));
         }
         if (targets.Count == 2)
         {

@@ -3,6 +3,7 @@ using System.Net;
 using Countersign.Audit;
 using Countersign.Tests.Api;
 using Countersign.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace Countersign.Tests.SignIn;
 

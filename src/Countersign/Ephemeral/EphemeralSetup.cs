@@ -13,6 +13,13 @@ public sealed class RedisOptions
 
     /// <summary>Prefix of every key and channel, so several deployments can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "cs:";
+
+    /// <summary>
+    /// Connect, command and reconnect-probe timeout. Short, so a dead Redis fails a request within a second
+    /// (503 <c>ephemeral_store_unavailable</c>) instead of holding it for StackExchange.Redis's 5 s default.
+    /// A <c>connectTimeout</c>/<c>syncTimeout</c>/<c>asyncTimeout</c> in <see cref="Configuration"/> wins.
+    /// </summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(750);
 }
 
 public static class EphemeralSetup
@@ -26,14 +33,47 @@ public static class EphemeralSetup
             builder.Services.AddSingleton<IEphemeralStore, MemoryEphemeralStore>();
             return builder;
         }
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis));
+        var timeout = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>()?.Timeout ?? new RedisOptions().Timeout;
+        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisConfiguration(redis, timeout)));
+        builder.Services.AddExceptionHandler<EphemeralUnavailableHandler>();
         builder.Services.AddSingleton<IEphemeralStore>(sp => new RedisEphemeralStore(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RedisOptions>>().Value.KeyPrefix));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
         return builder;
     }
+
+    /// <summary>
+    /// Fail closed, fast: commands fail at once while the connection is down (no backlog that holds them for the
+    /// timeout), the multiplexer keeps re-probing in the background and closes the circuit when Redis is back, and
+    /// a Redis that is down at start does not stop the server from starting (it answers 503 until Redis is up).
+    /// </summary>
+    internal static ConfigurationOptions RedisConfiguration(string configuration, TimeSpan timeout)
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+        var ms = (int)timeout.TotalMilliseconds;
+        if (!configuration.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.ConnectTimeout = ms;
+        }
+        if (!configuration.Contains("syncTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.SyncTimeout = ms;
+        }
+        if (!configuration.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.AsyncTimeout = ms;
+        }
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ReconnectRetryPolicy = new LinearRetry(ms);
+        return options;
+    }
 }
 
+/// <summary>
+/// Ready when Redis answers; degraded (still ready, with a warning) when it keeps nothing on disk, because a
+/// restart then forgets every lockout and replay guard (docs/operations.md).
+/// </summary>
 internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
@@ -41,11 +81,34 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
         try
         {
             var latency = await redis.GetDatabase().PingAsync();
-            return HealthCheckResult.Healthy($"ping {latency.TotalMilliseconds:F1} ms");
+            var ping = $"ping {latency.TotalMilliseconds:F1} ms";
+            return await PersistsAsync() is false
+                ? HealthCheckResult.Degraded($"{ping}; Redis persistence is off (no AOF, no RDB save points): a Redis restart loses every lockout")
+                : HealthCheckResult.Healthy(ping);
         }
         catch (RedisException e)
         {
             return HealthCheckResult.Unhealthy("Redis does not answer.", e);
+        }
+    }
+
+    /// <summary>Null when Redis will not say (CONFIG may be renamed or refused on managed Redis).</summary>
+    private async Task<bool?> PersistsAsync()
+    {
+        try
+        {
+            var server = redis.GetServers().FirstOrDefault(s => s.IsConnected);
+            if (server is null)
+            {
+                return null;
+            }
+            var aof = (await server.ConfigGetAsync("appendonly")).FirstOrDefault().Value;
+            var save = (await server.ConfigGetAsync("save")).FirstOrDefault().Value;
+            return aof == "yes" || !string.IsNullOrWhiteSpace(save);
+        }
+        catch (RedisException)
+        {
+            return null;
         }
     }
 }

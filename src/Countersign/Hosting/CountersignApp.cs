@@ -46,6 +46,8 @@ public static class CountersignApp
         builder.AddPasskeys();
         builder.AddCallVerification();
         builder.AddOperations();
+        builder.AddHttpHardening();
+        builder.AddConnectionLimits();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;
@@ -55,10 +57,12 @@ public static class CountersignApp
     {
         var app = builder.Build();
         app.UseOperations();
+        app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = new EmbeddedFileProvider(typeof(CountersignApp).Assembly, "Countersign.wwwroot"),
         });
+        app.UseNoStore();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

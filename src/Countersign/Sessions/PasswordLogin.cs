@@ -59,7 +59,7 @@ public sealed class PasswordLogin(
     public async Task<LoginResult> SignInAsync(LoginAttempt attempt, string kind, ClientInfo client, CancellationToken ct = default)
     {
         var started = Stopwatch.GetTimestamp();
-        var (username, password) = (attempt.Username, attempt.Password);
+        var (username, password) = (UsernameNormalizer.ForSignIn(attempt.Username), attempt.Password);
         var normalized = normalizer.NormalizeName(username)!;
         var shownName = UsernameNormalizer.Canonical(username);
         var solved = attempt.Captcha is not null && await captcha.VerifyAsync(attempt.Captcha);

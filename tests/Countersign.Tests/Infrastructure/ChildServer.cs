@@ -36,7 +36,9 @@ public sealed class ChildServer : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    public static async Task<ChildServer> StartAsync(IDictionary<string, string> settings, int? descriptorLimit = null)
+    /// <param name="commands">CLI commands run to completion first, with the same configuration (e.g. <c>users add … --admin</c>).</param>
+    public static async Task<ChildServer> StartAsync(IDictionary<string, string> settings, int? descriptorLimit = null,
+        IReadOnlyList<string[]>? commands = null)
     {
         var port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "countersign.dll");
@@ -79,6 +81,27 @@ public sealed class ChildServer : IAsyncDisposable
         info.Environment["DOTNET_gcServer"] = "0";
         var folder = Directory.CreateTempSubdirectory("countersign-child-").FullName;
         info.WorkingDirectory = folder;
+        foreach (var command in commands ?? [])
+        {
+            var cli = new ProcessStartInfo(dotnet) { WorkingDirectory = folder, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            cli.ArgumentList.Add(dll);
+            foreach (var arg in command)
+            {
+                cli.ArgumentList.Add(arg);
+            }
+            foreach (var (key, value) in info.Environment)
+            {
+                cli.Environment[key] = value;
+            }
+            using var run = Process.Start(cli)!;
+            var output = run.StandardOutput.ReadToEndAsync();
+            var errors = run.StandardError.ReadToEndAsync();
+            await run.WaitForExitAsync();
+            if (run.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"countersign {string.Join(' ', command)} exited with {run.ExitCode}:\n{await output}\n{await errors}");
+            }
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start countersign");
         var started = new ChildServer(process, new Uri($"http://127.0.0.1:{port}"), folder);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) started._output.Enqueue(e.Data); };

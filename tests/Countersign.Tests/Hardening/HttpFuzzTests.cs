@@ -392,7 +392,7 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         return Encoding.Latin1.GetString(bytes);
     }
 
-    private static T Pick<T>(Random random, IReadOnlyList<T> items) => items[random.Next(items.Count)];
+    private static T Pick<T>(Random random, T[] items) => items[random.Next(items.Length)];
 
     [GeneratedRegex(@"\{[^}]+\}")]
     private static partial Regex PathParameter();

@@ -71,8 +71,8 @@ public static class EphemeralSetup
 }
 
 /// <summary>
-/// Ready when Redis answers; degraded (still ready, with a warning) when it keeps nothing on disk, because a
-/// restart then forgets every lockout and replay guard (docs/operations.md).
+/// Ready when Redis answers; degraded (still ready, with a warning) when it writes no append-only file, because a
+/// restart then forgets lockouts and replay guards (docs/operations.md).
 /// </summary>
 internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
 {
@@ -83,7 +83,7 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
             var latency = await redis.GetDatabase().PingAsync();
             var ping = $"ping {latency.TotalMilliseconds:F1} ms";
             return await PersistsAsync() is false
-                ? HealthCheckResult.Degraded($"{ping}; Redis persistence is off (no AOF, no RDB save points): a Redis restart loses every lockout")
+                ? HealthCheckResult.Degraded($"{ping}; Redis persistence is off (appendonly no): a Redis restart loses lockouts and replay guards")
                 : HealthCheckResult.Healthy(ping);
         }
         catch (RedisException e)
@@ -92,7 +92,10 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
         }
     }
 
-    /// <summary>Null when Redis will not say (CONFIG may be renamed or refused on managed Redis).</summary>
+    /// <summary>
+    /// Whether Redis writes an append-only file; null when it will not say. Without AOF a restart loses the lockouts
+    /// and replay guards written since the last snapshot, or all of them when there are no snapshots.
+    /// </summary>
     private async Task<bool?> PersistsAsync()
     {
         try
@@ -102,11 +105,10 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
             {
                 return null;
             }
-            var aof = (await server.ConfigGetAsync("appendonly")).FirstOrDefault().Value;
-            var save = (await server.ConfigGetAsync("save")).FirstOrDefault().Value;
-            return aof == "yes" || !string.IsNullOrWhiteSpace(save);
+            var aof = (await server.InfoAsync("persistence")).SelectMany(g => g).FirstOrDefault(p => p.Key == "aof_enabled").Value;
+            return aof is null ? null : aof == "1";
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             return null;
         }

@@ -25,7 +25,8 @@ public static class HttpHardening
         // After the framework's writer, so it only answers what that one refuses (e.g. Accept: text/html).
         services.AddProblemDetails();
         services.AddSingleton<IProblemDetailsWriter, FallbackProblemWriter>();
-        services.Configure<MvcOptions>(o =>
+        // PostConfigure: AddRazorPages, called later, adds the default value providers in its own Configure.
+        services.PostConfigure<MvcOptions>(o =>
         {
             // The jQuery-style form binder throws on keys such as "[" (pen test M1.5); no page posts that syntax.
             o.ValueProviderFactories.RemoveType<JQueryFormValueProviderFactory>();

@@ -89,7 +89,7 @@ public sealed class DescriptorExhaustionTests
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task The_data_folder_is_0700_and_its_files_0600()
     {
-        await using var server = await ChildServer.StartAsync(new Dictionary<string, string>());
+        await using var server = await ChildServer.StartAsync(new Dictionary<string, string> { ["Secrets:KeyFile"] = "data/keys.json" });
         using var client = server.CreateClient();
         await client.PostAsync("/api/auth/login", new StringContent("""{"username":"nobody","password":"wrong"}""", Encoding.UTF8, "application/json"));
         var data = Path.Combine(server.Folder, "data");

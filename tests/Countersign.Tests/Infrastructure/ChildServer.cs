@@ -70,6 +70,12 @@ public sealed class ChildServer : IAsyncDisposable
             ["Logging:LogLevel:Countersign"] = "Information",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
         };
+        if (settings.ContainsKey("Secrets:KeyFile"))
+        {
+            // The server makes its own key file, as on a first run.
+            all.Remove("Secrets:MasterKey");
+            all.Remove("Secrets:Peppers:1");
+        }
         foreach (var (key, value) in settings)
         {
             all[key] = value;

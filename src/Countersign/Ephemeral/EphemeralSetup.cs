@@ -100,17 +100,17 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
     {
         try
         {
-            var server = redis.GetServers().FirstOrDefault(s => s.IsConnected);
-            if (server is null)
-            {
-                return null;
-            }
-            var aof = (await server.InfoAsync("persistence")).SelectMany(g => g).FirstOrDefault(p => p.Key == "aof_enabled").Value;
-            return aof is null ? null : aof == "1";
+            // From a script: StackExchange.Redis refuses INFO and CONFIG outside its admin mode, which this
+            // connection has no other use for.
+            var info = (string?)await redis.GetDatabase().ScriptEvaluateAsync(InfoPersistence);
+            var aof = info?.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("aof_enabled:", StringComparison.Ordinal));
+            return aof is null ? null : aof.EndsWith(":1", StringComparison.Ordinal);
         }
         catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             return null;
         }
     }
+
+    private const string InfoPersistence = "return redis.call('INFO', 'persistence')";
 }

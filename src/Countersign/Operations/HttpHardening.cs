@@ -112,11 +112,11 @@ public static class HttpHardening
     /// </summary>
     private static Task RefuseForeignCharsets(HttpContext http, RequestDelegate next)
     {
+        // Any charset parameter at all, empty or "utf8" included (the JSON reader knows neither), unless it names UTF-8.
         if (http.Request.ContentType is { Length: > 0 } type
             && MediaTypeHeaderValue.TryParse(type, out var media)
-            && media.Charset is { Length: > 0 } charset
-            && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
-            && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+            && media.Charset.HasValue
+            && !HeaderUtilities.RemoveQuotes(media.Charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase))
         {
             return Problems.Of(StatusCodes.Status415UnsupportedMediaType, "unsupported_charset", "Send the body in UTF-8.")
                 .ExecuteAsync(http);

@@ -29,6 +29,8 @@ public abstract class HardeningSuite(TestServer server) : ApiSuiteBase(server)
     [InlineData("application/json; charset=ebcdic")]
     [InlineData("application/json; charset=utf-7")]
     [InlineData("application/json; charset=x-no-such-charset")]
+    [InlineData("application/json; charset=UTF8")]
+    [InlineData("application/json; charset=")]
     [InlineData("application/x-www-form-urlencoded; charset=utf-7")]
     public async Task M1_1_a_body_in_a_charset_other_than_utf8_is_a_415_problem(string contentType)
     {
@@ -38,9 +40,12 @@ public abstract class HardeningSuite(TestServer server) : ApiSuiteBase(server)
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
             Assert.Equal("unsupported_charset", (await response.Body()).GetProperty("error").GetString());
         }
-        // UTF-8 named explicitly is fine.
-        var utf8 = await Client.SendAsync(Raw(HttpMethod.Post, "/api/auth/login", """{"username":"a","password":"b"}""", "application/json; charset=UTF-8"));
-        Assert.Equal(HttpStatusCode.Unauthorized, utf8.StatusCode);
+        // UTF-8 named explicitly is fine, quoted or not.
+        foreach (var utf8 in new[] { "application/json; charset=UTF-8", "application/json; charset=\"utf-8\"" })
+        {
+            var response = await Client.SendAsync(Raw(HttpMethod.Post, "/api/auth/login", """{"username":"a","password":"b"}""", utf8));
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
     }
 
     [Theory]

@@ -231,7 +231,7 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
 
     private static readonly string?[] ContentTypes =
     [
-        "application/json", "application/json; charset=utf-8", "application/json; charset=UTF8", "application/json; charset=ebcdic",
+        "application/json", "application/json; charset=utf-8", "application/json; charset=\"utf-8\"", "application/json; charset=UTF8", "application/json; charset=ebcdic",
         "application/json; charset=utf-7", "application/json; charset=utf-16", "application/json; charset=iso-8859-1",
         "application/json; charset=", "application/json;;", "application/merge-patch+json", "text/plain", "text/json",
         "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-7", "multipart/form-data; boundary=x",

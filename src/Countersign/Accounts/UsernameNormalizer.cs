@@ -12,31 +12,6 @@ public sealed class UsernameNormalizer : ILookupNormalizer
 {
     public static string Canonical(string name) => name.Trim().Normalize(NormalizationForm.FormKC);
 
-    /// <summary>
-    /// The name a sign-in works with. A name longer than registration allows (after NFKC, which can grow a name
-    /// eighteen-fold: U+FDFA) names no account, so it becomes its first <see cref="UsernameValidator.MaxLength"/>
-    /// characters and "...": still longer than any account's name, so it fails like any unknown name (same
-    /// generic 401, same cost), but the audit row, the attempt log and the lockout key stay bounded (pen test M3;
-    /// M1.8: PostgreSQL refused the over-long audit row with 22001, so such attempts went unaudited).
-    /// </summary>
-    public static string ForSignIn(string name)
-    {
-        var canonical = Canonical(name);
-        if (canonical.Length <= UsernameValidator.MaxLength)
-        {
-            return name;
-        }
-        var cut = UsernameValidator.MaxLength;
-        if (char.IsHighSurrogate(canonical[cut - 1]))
-        {
-            cut--;
-        }
-        return canonical[..cut] + TruncatedMark;
-    }
-
-    /// <summary>Marks a name cut short by <see cref="ForSignIn"/>; unchanged by NFKC, so the cut name stays over-long.</summary>
-    public const string TruncatedMark = "...";
-
     public string? NormalizeName(string? name) => name is null ? null : Canonical(name).ToUpperInvariant();
 
     public string? NormalizeEmail(string? email) => email is null ? null : Canonical(email).ToUpperInvariant();
@@ -50,6 +25,13 @@ public sealed class UsernameNormalizer : ILookupNormalizer
 public sealed class UsernameValidator(Storage.CountersignDb db) : IUserValidator<User>
 {
     public const int MaxLength = 64;
+
+    /// <summary>
+    /// Whether a name typed at sign-in could be an account's at all: no longer than registration allows
+    /// (after NFKC, which can expand a character into many). Longer ones are refused before any work (M3).
+    /// </summary>
+    public static bool IsPlausible(string typed) =>
+        typed.Length <= MaxLength * 4 && UsernameNormalizer.Canonical(typed).Length <= MaxLength;
 
     public async Task<IdentityResult> ValidateAsync(UserManager<User> manager, User user)
     {

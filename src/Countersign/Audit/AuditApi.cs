@@ -1,3 +1,4 @@
+using Countersign.Operations;
 using Countersign.Sessions;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -47,9 +47,9 @@ public static class CallsApi
     {
         if (string.IsNullOrWhiteSpace(body.Word))
         {
-            return Problems.InvalidRequest("word is required.", SessionsApi.Missing(("word", body.Word)));
+            return Problems.InvalidRequest("word is required.", Problems.Missing(("word", body.Word)));
         }
-        return await pairs.VerifyAsync(user.UserId(), user.Identity?.Name, id, body.Word, http.Connection.RemoteIpAddress?.ToString(), ct) is { } match
+        return await pairs.VerifyAsync(user.UserId(), user.Identity?.Name, id, body.Word, ClientInfo.IpOf(http), ct) is { } match
             ? TypedResults.Ok(new VerifyResult(match))
             : NotFound();
     }
@@ -65,7 +65,7 @@ public static class CallsApi
     {
         if (string.IsNullOrWhiteSpace(body.Advisor) || string.IsNullOrWhiteSpace(body.Client))
         {
-            return Problems.InvalidRequest("advisor and client are required.", SessionsApi.Missing(("advisor", body.Advisor), ("client", body.Client)));
+            return Problems.InvalidRequest("advisor and client are required.", Problems.Missing(("advisor", body.Advisor), ("client", body.Client)));
         }
         var (pair, error) = await pairs.CreateAsync(body.Advisor, body.Client, user.Identity?.Name, ct);
         return error switch
@@ -96,6 +96,7 @@ public static class CallVerificationSetup
         builder.Services.AddOptions<CallVerificationOptions>().BindConfiguration(CallVerificationOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<CallVerificationOptions>, CallVerificationOptionsValidator>();
         builder.Services.AddScoped<PairService>();
+        builder.Services.AddScoped<Accounts.IAccountObserver, PairWordsObserver>();
         builder.Services.AddSingleton<LocalConnections>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.SignalR.IUserIdProvider, SubjectUserIdProvider>();
         builder.Services.AddHostedService<WordRotation>();

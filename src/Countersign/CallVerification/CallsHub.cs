@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Countersign.Operations;
 using Countersign.Sessions;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
@@ -106,7 +107,7 @@ public sealed class CallsHub(PairService pairs, LocalConnections connections, Ti
         }
     }
 
-    private string? ClientIp() => Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();
+    private string? ClientIp() => Context.GetHttpContext() is { } http ? ClientInfo.IpOf(http) : null;
 }
 
 /// <summary>

@@ -67,8 +67,9 @@ public sealed class PairService(
         };
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         db.Set<Pair>().Add(pair);
-        await audit.RecordAsync(db, new(AuditActions.PairCreated, advisor.Id, advisor.UserName, null,
-            SessionService.Detail(new { pair_id = pair.Id, client = client.UserName, actor })), ct);
+        audit.Add(db, new(AuditActions.PairCreated, advisor.Id, advisor.UserName, null,
+            AuditDetail.Of(new { pair_id = pair.Id, client = client.UserName, actor })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return (pair, PairError.None);
     }
@@ -80,7 +81,8 @@ public sealed class PairService(
         {
             return false;
         }
-        await audit.RecordAsync(db, new(AuditActions.PairRemoved, null, null, null, SessionService.Detail(new { pair_id = pairId, actor })), ct);
+        audit.Add(db, new(AuditActions.PairRemoved, null, null, null, AuditDetail.Of(new { pair_id = pairId, actor })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return true;
     }
@@ -242,7 +244,7 @@ public sealed class PairService(
         var match = windows.Any(w => string.Equals(WordDerivation.Word(mac, theirs, w, list), heard, StringComparison.Ordinal));
 
         await audit.RecordAloneAsync(db, new(match ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
-            SessionService.Detail(new { pair_id = pairId, window, checked_role = theirs.ToString().ToLowerInvariant() })), ct);
+            AuditDetail.Of(new { pair_id = pairId, window, checked_role = theirs.ToString().ToLowerInvariant() })), ct);
         return match;
     }
 
@@ -258,7 +260,7 @@ public sealed class PairService(
         }
         var window = CurrentWindow();
         await audit.RecordAloneAsync(db, new(matched ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
-            SessionService.Detail(new { pair_id = pairId, window, method = "tap" })), ct);
+            AuditDetail.Of(new { pair_id = pairId, window, method = "tap" })), ct);
         return true;
     }
 
@@ -287,7 +289,7 @@ public sealed class PairService(
                 options.CurrentValue.CallDuration);
         }
         await audit.RecordAloneAsync(db, new(calling ? AuditActions.CallStarted : AuditActions.CallEnded, advisorId, username, null,
-            SessionService.Detail(new { pair_id = pairId })), ct);
+            AuditDetail.Of(new { pair_id = pairId })), ct);
         await hub.Clients.User(clientId.Value.ToString()).SendAsync("call", new CallNotice(pairId, calling), ct);
         return true;
     }

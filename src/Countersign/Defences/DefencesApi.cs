@@ -30,7 +30,7 @@ public static class DefencesApi
 
     private static async Task<NoContent> Unlock(string username, LockoutAdmin admin, HttpContext http, CancellationToken ct)
     {
-        await admin.UnlockAsync(username, http.User.Identity?.Name, http.Connection.RemoteIpAddress?.ToString(), ct);
+        await admin.UnlockAsync(username, http.User.Identity?.Name, ClientInfo.IpOf(http), ct);
         return TypedResults.NoContent();
     }
 }
@@ -42,7 +42,7 @@ public sealed class LockoutAdmin(Lockout lockout, ILookupNormalizer normalizer, 
     {
         await lockout.ClearAsync(normalizer.NormalizeName(username)!);
         await audit.RecordAloneAsync(db, new(AuditActions.LockoutCleared, null, Accounts.UsernameNormalizer.Canonical(username), clientIp,
-            SessionService.Detail(new { actor })), ct);
+            AuditDetail.Of(new { actor })), ct);
     }
 }
 

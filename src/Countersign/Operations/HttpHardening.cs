@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
@@ -25,6 +26,7 @@ public static class HttpHardening
         // After the framework's writer, so it only answers what that one refuses (e.g. Accept: text/html).
         services.AddProblemDetails();
         services.AddSingleton<IProblemDetailsWriter, FallbackProblemWriter>();
+        services.AddExceptionHandler<MalformedRequestHandler>();
         // PostConfigure: AddRazorPages, called later, adds the default value providers in its own Configure.
         services.PostConfigure<MvcOptions>(o =>
         {
@@ -113,13 +115,20 @@ public static class HttpHardening
     private static Task RefuseForeignCharsets(HttpContext http, RequestDelegate next)
     {
         // Any charset parameter at all, empty or "utf8" included (the JSON reader knows neither), unless it names UTF-8.
+        MediaTypeHeaderValue? media = null;
         if (http.Request.ContentType is { Length: > 0 } type
-            && MediaTypeHeaderValue.TryParse(type, out var media)
+            && MediaTypeHeaderValue.TryParse(type, out media)
             && media.Charset.HasValue
             && !HeaderUtilities.RemoveQuotes(media.Charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase))
         {
             return Problems.Of(StatusCodes.Status415UnsupportedMediaType, "unsupported_charset", "Send the body in UTF-8.")
                 .ExecuteAsync(http);
+        }
+        if (media?.Charset.HasValue == true && media.Charset.Value![0] == '"')
+        {
+            // charset="utf-8" is valid (RFC 9110 §5.6.6) but the JSON reader looks the quoted name up as is.
+            media.Charset = "utf-8";
+            http.Request.ContentType = media.ToString();
         }
         return next(http);
     }
@@ -161,5 +170,23 @@ internal sealed class FallbackProblemWriter : IProblemDetailsWriter
         var problem = context.ProblemDetails;
         problem.Status ??= http.Response.StatusCode;
         return new ValueTask(http.Response.WriteAsJsonAsync(problem, Options, "application/problem+json"));
+    }
+}
+
+/// <summary>
+/// A body the form reader cannot parse (a multipart body without its boundary, too many fields) or one the
+/// anti-forgery check cannot read its token from is the client's mistake: 400, not a 500 (found by the fuzzer).
+/// </summary>
+internal sealed class MalformedRequestHandler : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        if (exception is not (Microsoft.AspNetCore.Antiforgery.AntiforgeryValidationException or InvalidDataException))
+        {
+            return false;
+        }
+        await Problems.Of(StatusCodes.Status400BadRequest, "invalid_request", "The request is not valid.",
+            "Reload the page and try again.").ExecuteAsync(http);
+        return true;
     }
 }

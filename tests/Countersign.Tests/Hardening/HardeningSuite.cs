@@ -20,7 +20,9 @@ public abstract class HardeningSuite(TestServer server) : ApiSuiteBase(server)
         if (body is not null)
         {
             request.Content = new StringContent(body);
-            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType ?? "application/json");
+            request.Content.Headers.Remove("Content-Type");
+            // Unvalidated, so malformed values ("charset=") go out as written.
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType ?? "application/json");
         }
         return request;
     }
@@ -87,6 +89,12 @@ public abstract class HardeningSuite(TestServer server) : ApiSuiteBase(server)
         var registered = await browser.Client.SendAsync(register);
         Assert.Equal(HttpStatusCode.BadRequest, registered.StatusCode);
         Assert.Equal("passkey_rejected", (await registered.Body()).GetProperty("error").GetString());
+
+        // A form body the anti-forgery check cannot read is a 400 too.
+        var unreadable = new HttpRequestMessage(HttpMethod.Post, "/account/passkeys/creation-options") { Content = new StringContent("{}") };
+        unreadable.Content.Headers.Remove("Content-Type");
+        unreadable.Content.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=x");
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.Client.SendAsync(unreadable)).StatusCode);
     }
 
     [Fact]

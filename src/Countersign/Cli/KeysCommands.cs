@@ -49,7 +49,7 @@ internal static class KeysCommands
     {
         var db = services.GetRequiredService<CountersignDb>();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var count = await services.GetRequiredService<SecretStore>().ReencryptAllAsync(ct);
+        var count = await services.GetRequiredService<SecretStore>().ReencryptAllAsync(services.GetServices<IProtectedSecrets>(), ct);
         services.GetRequiredService<AuditLog>().Add(db, new(AuditActions.SecretsReencrypted, Detail: AuditDetail.Of(new { count })));
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);

@@ -16,6 +16,7 @@ public static class SessionsSetup
         services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TokenOptions>, TokenOptionsValidator>();
         services.AddSingleton<SigningKeys>();
+        services.AddScoped<Secrets.IProtectedSecrets, SigningKeySecrets>();
         services.AddSingleton<AccessTokens>();
         services.AddScoped<SessionService>();
         services.AddScoped<Accounts.IAccountObserver>(sp => sp.GetRequiredService<SessionService>());

@@ -8,6 +8,7 @@ public static class TotpSetup
         builder.Services.AddScoped<TotpService>();
         builder.Services.AddScoped<RecoveryCodes>();
         builder.Services.AddScoped<SecondFactorAdmin>();
+        builder.Services.AddScoped<Secrets.IProtectedSecrets, TotpSecrets>();
         return builder;
     }
 }

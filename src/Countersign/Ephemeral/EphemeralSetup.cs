@@ -35,7 +35,6 @@ public static class EphemeralSetup
         }
         var timeout = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>()?.Timeout ?? new RedisOptions().Timeout;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisConfiguration(redis, timeout)));
-        builder.Services.AddExceptionHandler<EphemeralUnavailableHandler>();
         builder.Services.AddSingleton<IEphemeralStore>(sp => new RedisEphemeralStore(
             sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RedisOptions>>().Value.KeyPrefix));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);

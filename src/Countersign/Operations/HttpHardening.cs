@@ -27,6 +27,7 @@ public static class HttpHardening
         services.AddProblemDetails();
         services.AddSingleton<IProblemDetailsWriter, FallbackProblemWriter>();
         services.AddExceptionHandler<MalformedRequestHandler>();
+        services.AddExceptionHandler<EphemeralUnavailableHandler>();
         // PostConfigure: AddRazorPages, called later, adds the default value providers in its own Configure.
         services.PostConfigure<MvcOptions>(o =>
         {
@@ -121,7 +122,7 @@ public static class HttpHardening
             && media.Charset.HasValue
             && !HeaderUtilities.RemoveQuotes(media.Charset).Equals("utf-8", StringComparison.OrdinalIgnoreCase))
         {
-            return Problems.Of(StatusCodes.Status415UnsupportedMediaType, "unsupported_charset", "Send the body in UTF-8.")
+            return Problems.Of(StatusCodes.Status415UnsupportedMediaType, ErrorCodes.UnsupportedCharset, "Send the body in UTF-8.")
                 .ExecuteAsync(http);
         }
         if (media?.Charset.HasValue == true && media.Charset.Value![0] == '"')
@@ -185,7 +186,7 @@ internal sealed class MalformedRequestHandler : IExceptionHandler
         {
             return false;
         }
-        await Problems.Of(StatusCodes.Status400BadRequest, "invalid_request", "The request is not valid.",
+        await Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "The request is not valid.",
             "Reload the page and try again.").ExecuteAsync(http);
         return true;
     }

@@ -1,13 +1,13 @@
-using Countersign.Operations;
 using Microsoft.AspNetCore.Diagnostics;
 using StackExchange.Redis;
 
-namespace Countersign.Ephemeral;
+namespace Countersign.Operations;
 
 /// <summary>
 /// Lockout counters, rate limits and replay guards live in Redis; without them no attempt can be judged, so
 /// every request that needs them fails closed with 503 <c>ephemeral_store_unavailable</c> (never a 500, never
-/// an attempt let through unchecked), and clients may retry.
+/// an attempt let through unchecked), and clients may retry. Registered with the other error handlers
+/// (<see cref="HttpHardening"/>); without Redis it never sees one of its exceptions.
 /// </summary>
 internal sealed partial class EphemeralUnavailableHandler(ILogger<EphemeralUnavailableHandler> logger) : IExceptionHandler
 {
@@ -26,7 +26,7 @@ internal sealed partial class EphemeralUnavailableHandler(ILogger<EphemeralUnava
             LogUnavailable(logger, exception.GetType().Name);
         }
         http.Response.Headers.RetryAfter = "1";
-        await Problems.Of(StatusCodes.Status503ServiceUnavailable, "ephemeral_store_unavailable",
+        await Problems.Of(StatusCodes.Status503ServiceUnavailable, ErrorCodes.EphemeralStoreUnavailable,
             "The service is temporarily unavailable. Try again shortly.").ExecuteAsync(http);
         return true;
     }

@@ -29,9 +29,15 @@ public sealed class AccountAdmin(
             errors.AddRange((await validator.ValidateAsync(users, user, password)).Errors);
         }
         var passwordRefused = errors.Count > 0;
-        foreach (var validator in users.UserValidators)
+        // Ours first: a malformed name goes no further (the others look it up; PostgreSQL refuses a NUL in a query).
+        foreach (var validator in users.UserValidators.OrderBy(v => v is UsernameValidator ? 0 : 1))
         {
-            errors.AddRange((await validator.ValidateAsync(users, user)).Errors);
+            var refused = (await validator.ValidateAsync(users, user)).Errors.ToList();
+            errors.AddRange(refused);
+            if (validator is UsernameValidator && refused.Count > 0)
+            {
+                break;
+            }
         }
         if (passwordRefused)
         {

@@ -31,7 +31,9 @@ public sealed class UsernameValidator(Storage.CountersignDb db) : IUserValidator
     /// (after NFKC, which can expand a character into many). Longer ones are refused before any work (M3).
     /// </summary>
     public static bool IsPlausible(string typed) =>
-        typed.Length <= MaxLength * 4 && UsernameNormalizer.Canonical(typed).Length <= MaxLength;
+        typed.Length <= MaxLength * 4 && UsernameNormalizer.Canonical(typed) is { Length: <= MaxLength } canonical
+        // No account has a control character (never allowed), and PostgreSQL refuses a NUL in a query (the fuzzer's 500).
+        && !canonical.Any(char.IsControl);
 
     public async Task<IdentityResult> ValidateAsync(UserManager<User> manager, User user)
     {

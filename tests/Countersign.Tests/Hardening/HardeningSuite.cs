@@ -45,7 +45,7 @@ public abstract class HardeningSuite(TestServer server) : ApiSuiteBase(server)
         // UTF-8 named explicitly is fine, quoted or not.
         foreach (var utf8 in new[] { "application/json; charset=UTF-8", "application/json; charset=\"utf-8\"" })
         {
-            var response = await Client.SendAsync(Raw(HttpMethod.Post, "/api/auth/login", """{"username":"a","password":"b"}""", utf8));
+            var response = await Client.SendAsync(Raw(HttpMethod.Post, "/api/auth/login", $$"""{"username":"{{NewName()}}","password":"b"}""", utf8));
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         }
     }

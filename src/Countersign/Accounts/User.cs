@@ -13,6 +13,12 @@ public sealed class User : IdentityUser<Guid>
 
     /// <summary><c>en</c> or <c>fr</c>: the pages' language and, for a client, the language of the pair's words.</summary>
     public string Language { get; set; } = "en";
+
+    /// <summary>
+    /// The UTS #39 confusable skeleton of the username (<see cref="UsernameProfile.Skeleton"/>), unique, so no two
+    /// accounts look alike. Null only for accounts older than the column whose skeleton another account already had.
+    /// </summary>
+    public string? UsernameSkeleton { get; set; }
 }
 
 public sealed class Role : IdentityRole<Guid>
@@ -41,5 +47,7 @@ internal sealed class UserConfiguration : IEntityTypeConfiguration<User>
         // Argon2id strings are ~100 characters; legacy imports may be a little longer.
         user.Property(u => u.PasswordHash).HasMaxLength(512);
         user.Property(u => u.Language).HasMaxLength(8).HasDefaultValue("en");
+        user.Property(u => u.UsernameSkeleton).HasMaxLength(256);
+        user.HasIndex(u => u.UsernameSkeleton).IsUnique();
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Accounts;
 
@@ -16,8 +17,12 @@ public sealed class UsernameNormalizer : ILookupNormalizer
     public string? NormalizeEmail(string? email) => email is null ? null : Canonical(email).ToUpperInvariant();
 }
 
-/// <summary>Usernames are 1–64 characters with no spaces or control characters.</summary>
-public sealed class UsernameValidator : IUserValidator<User>
+/// <summary>
+/// Usernames are 1–64 characters of RFC 8265's UsernameCaseMapped profile (no spaces, controls, invisible or
+/// bidi-control characters, symbols or unassigned code points: <see cref="UsernameProfile"/>), and no two
+/// accounts may look alike: a name whose UTS #39 confusable skeleton is an existing account's is taken.
+/// </summary>
+public sealed class UsernameValidator(Storage.CountersignDb db) : IUserValidator<User>
 {
     public const int MaxLength = 64;
 
@@ -26,19 +31,34 @@ public sealed class UsernameValidator : IUserValidator<User>
     /// (after NFKC, which can expand a character into many). Longer ones are refused before any work (M3).
     /// </summary>
     public static bool IsPlausible(string typed) =>
-        typed.Length <= MaxLength * 4 && UsernameNormalizer.Canonical(typed).Length <= MaxLength;
+        typed.Length <= MaxLength * 4 && UsernameNormalizer.Canonical(typed) is { Length: <= MaxLength } canonical
+        // No account has a control character (never allowed), and PostgreSQL refuses a NUL in a query (the fuzzer's 500).
+        && !canonical.Any(char.IsControl);
 
-    public Task<IdentityResult> ValidateAsync(UserManager<User> manager, User user)
+    public async Task<IdentityResult> ValidateAsync(UserManager<User> manager, User user)
     {
         var name = user.UserName ?? "";
-        if (name.Length is 0 or > MaxLength || name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        if (name.Length is 0 or > MaxLength || !UsernameProfile.IsValid(name))
         {
-            return Task.FromResult(IdentityResult.Failed(new IdentityError
+            return IdentityResult.Failed(new IdentityError
             {
                 Code = "InvalidUserName",
-                Description = $"Usernames are 1 to {MaxLength} characters without spaces or control characters.",
-            }));
+                Description = $"Usernames are 1 to {MaxLength} letters, digits or ASCII punctuation, without spaces, invisible or control characters.",
+            });
         }
-        return Task.FromResult(IdentityResult.Success);
+        // Names never change once stored, so only a new account is checked (and accounts older than the
+        // skeleton column keep working even when two of them look alike).
+        if (db.Entry(user).State is not (EntityState.Detached or EntityState.Added))
+        {
+            return IdentityResult.Success;
+        }
+        var skeleton = UsernameProfile.Skeleton(name);
+        user.UsernameSkeleton = skeleton;
+        if (skeleton.Length > 256 || await db.Users.AnyAsync(u => u.UsernameSkeleton == skeleton && u.Id != user.Id))
+        {
+            // The same answer as an exact duplicate: which existing name it resembles is not the caller's business.
+            return IdentityResult.Failed(new IdentityErrorDescriber().DuplicateUserName(name));
+        }
+        return IdentityResult.Success;
     }
 }

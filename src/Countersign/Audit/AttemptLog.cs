@@ -51,8 +51,8 @@ public sealed class AttemptLog : BackgroundService
         {
             return;
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
-        await using var file = new StreamWriter(new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite));
+        Storage.PrivateFiles.CreateFolder(Path.GetDirectoryName(Path.GetFullPath(_path))!);
+        await using var file = new StreamWriter(new FileStream(_path, Storage.PrivateFiles.AppendOptions()));
         try
         {
             await foreach (var attempt in _queue.Reader.ReadAllAsync(stoppingToken))

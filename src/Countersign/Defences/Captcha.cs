@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 using Countersign.Ephemeral;
 using Countersign.Secrets;
@@ -21,8 +22,14 @@ public sealed record CaptchaChallenge(
 /// Proof of work: the server picks a secret number n, sends SHA-256(salt ‖ n) signed with its HMAC key,
 /// and the client must find n by trying. The salt carries the expiry, the signature proves the challenge is
 /// ours, and each solution is accepted once (a replay guard in the ephemeral store, shared by every node).
+/// <para>
+/// The signature covers the hash, not the salt, and the hash input is salt and number run together; so the
+/// salt must be exactly the form issued, <c>24 hex digits ?expires= 10 digits &amp;</c>: with a fixed-width expiry
+/// and a closing delimiter, no digit can move between the number and the salt without breaking the form (pen
+/// test M2: moving digits of the number onto <c>expires=</c> re-dated a solved challenge to the year 7661).
+/// </para>
 /// </summary>
-public sealed class Captcha(IEphemeralStore store, KeyMaterial keys, IOptionsMonitor<DefencesOptions> options, TimeProvider time)
+public sealed partial class Captcha(IEphemeralStore store, KeyMaterial keys, IOptionsMonitor<DefencesOptions> options, TimeProvider time)
 {
     private const string Algorithm = "SHA-256";
     // Derived from the master key, so every node signs and checks alike and no new secret needs storing.
@@ -32,7 +39,7 @@ public sealed class Captcha(IEphemeralStore store, KeyMaterial keys, IOptionsMon
     {
         var o = options.CurrentValue.Captcha;
         var expires = (time.GetUtcNow() + o.Expiry).ToUnixTimeSeconds();
-        var salt = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "?expires=" + expires.ToString(CultureInfo.InvariantCulture);
+        var salt = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + "?expires=" + expires.ToString("D10", CultureInfo.InvariantCulture) + "&";
         var number = RandomNumberGenerator.GetInt32(0, o.MaxNumber + 1);
         var challenge = Hash(salt, number);
         return new(Algorithm, challenge, o.MaxNumber, salt, Sign(challenge));
@@ -45,8 +52,10 @@ public sealed class Captcha(IEphemeralStore store, KeyMaterial keys, IOptionsMon
         {
             return false;
         }
-        if (solution.Algorithm != Algorithm || solution.Number < 0 || ExpiresAt(solution.Salt) is not { } expires
-            || expires <= time.GetUtcNow()
+        var now = time.GetUtcNow();
+        if (solution.Algorithm != Algorithm || solution.Number < 0 || solution.Number > options.CurrentValue.Captcha.MaxNumber
+            || ExpiresAt(solution.Salt) is not { } expires
+            || expires <= now || expires > now + options.CurrentValue.Captcha.Expiry
             || !FixedTimeEquals(Sign(solution.Challenge), solution.Signature)
             || !FixedTimeEquals(Hash(solution.Salt, solution.Number), solution.Challenge))
         {
@@ -78,23 +87,17 @@ public sealed class Captcha(IEphemeralStore store, KeyMaterial keys, IOptionsMon
     private static bool FixedTimeEquals(string a, string b) =>
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 
+    /// <summary>The expiry of a salt in exactly the issued form; null for any other salt.</summary>
     private static DateTimeOffset? ExpiresAt(string salt)
     {
-        var query = salt.IndexOf('?', StringComparison.Ordinal);
-        if (query < 0)
-        {
-            return null;
-        }
-        foreach (var part in salt[(query + 1)..].Split('&'))
-        {
-            if (part.StartsWith("expires=", StringComparison.Ordinal)
-                && long.TryParse(part.AsSpan(8), NumberStyles.None, CultureInfo.InvariantCulture, out var unix))
-            {
-                return DateTimeOffset.FromUnixTimeSeconds(unix);
-            }
-        }
-        return null;
+        var match = IssuedSalt().Match(salt);
+        return match.Success
+            ? DateTimeOffset.FromUnixTimeSeconds(long.Parse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture))
+            : null;
     }
+
+    [GeneratedRegex(@"\A[0-9a-f]{24}\?expires=([0-9]{10})&\z", RegexOptions.CultureInvariant)]
+    private static partial Regex IssuedSalt();
 
     private static Solution? Decode(string payload)
     {

@@ -49,6 +49,8 @@ public static class CountersignApp
         builder.AddCallVerification();
         builder.AddOperations();
         builder.AddClientAddress();
+        builder.AddHttpHardening();
+        builder.AddConnectionLimits();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;
@@ -59,10 +61,12 @@ public static class CountersignApp
         var app = builder.Build();
         app.UseClientAddress();
         app.UseOperations();
+        app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = new EmbeddedFileProvider(typeof(CountersignApp).Assembly, "Countersign.wwwroot"),
         });
+        app.UseNoStore();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

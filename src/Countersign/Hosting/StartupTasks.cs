@@ -17,6 +17,7 @@ internal sealed partial class StartupTasks(IServiceProvider services, SigningKey
         await signingKeys.LoadAsync(ct);
         services.GetRequiredService<PasswordHasher>().Prepare();
         await using var scope = services.CreateAsyncScope();
+        await UsernameSkeletons.BackfillAsync(scope.ServiceProvider, ct);
         if (!await scope.ServiceProvider.GetRequiredService<AccountAdmin>().AnyAdminAsync(ct))
         {
             LogNoAdmin(logger);

@@ -14,6 +14,8 @@ public static class ErrorCodes
     public const string NotFound = "not_found";
     public const string MethodNotAllowed = "method_not_allowed";
     public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string UnsupportedCharset = "unsupported_charset";
+    public const string EphemeralStoreUnavailable = "ephemeral_store_unavailable";
     public const string RateLimited = "rate_limited";
 
     // Sign-in (every channel: API, pages, and the ones to come)

@@ -66,11 +66,11 @@ public static class PasskeysApi
         {
             return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "Reload the page and try again.");
         }
-        var attestation = await signIn.PerformPasskeyAttestationAsync(body.Credential);
-        if (!attestation.Succeeded || attestation.UserEntity.Id != user.Id.ToString())
+        var attestation = await signIn.TryPasskeyAttestationAsync(body.Credential);
+        if (attestation is not { Succeeded: true } || attestation.UserEntity.Id != user.Id.ToString())
         {
             return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.PasskeyRejected, "The passkey could not be registered.",
-                attestation.Failure?.Message);
+                attestation?.Failure?.Message);
         }
         attestation.Passkey.Name = string.IsNullOrWhiteSpace(body.Name) ? "Passkey" : body.Name.Trim()[..Math.Min(body.Name.Trim().Length, 64)];
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -119,8 +119,8 @@ public static class PasskeysApi
         {
             return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "Reload the page and try again.");
         }
-        var assertion = await signIn.PerformPasskeyAssertionAsync(body.Credential);
-        if (!assertion.Succeeded)
+        var assertion = await signIn.TryPasskeyAssertionAsync(body.Credential);
+        if (assertion is not { Succeeded: true })
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidPasskey, "The passkey was not accepted.");
         }

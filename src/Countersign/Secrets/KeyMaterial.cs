@@ -65,7 +65,7 @@ public sealed class KeyMaterial
             MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             Peppers = new() { ["1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) },
         };
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Storage.PrivateFiles.CreateFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
         // Create with 0600 from the start, so the secret is never readable by others even briefly.
         var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

@@ -16,7 +16,12 @@ public sealed record SignInTrace(SignInAttempt Attempt, long Started, List<strin
     {
         var canonical = typed is null ? "" : Accounts.UsernameNormalizer.Canonical(typed);
         // M3: a 60,000-character name must not become a 60,000-character audit row.
-        return canonical.Length <= 64 ? canonical : canonical[..64] + "…";
+        if (canonical.Length <= 64)
+        {
+            return canonical;
+        }
+        // Never half a surrogate pair: PostgreSQL refuses the row (found by the over-long-name test).
+        return canonical[..(char.IsHighSurrogate(canonical[63]) ? 63 : 64)] + "…";
     }
 }
 

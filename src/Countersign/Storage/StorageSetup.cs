@@ -68,14 +68,24 @@ public static class StorageSetup
         return builder.ConnectionString;
     }
 
+    /// <summary>
+    /// The data folder is created 0700 and the database file 0600 before SQLite opens it; SQLite gives its
+    /// <c>-wal</c> and <c>-shm</c> files the database file's mode, so all three stay private (they hold password
+    /// hashes and encrypted secrets; ASVS 4.0 §14.1.x least privilege on files).
+    /// </summary>
     private static void EnsureSqliteFolder(string connectionString)
     {
         var file = new SqliteConnectionStringBuilder(connectionString).DataSource;
-        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
-        if (!string.IsNullOrEmpty(folder) && file != ":memory:")
+        if (string.IsNullOrEmpty(file) || file == ":memory:")
         {
-            Directory.CreateDirectory(folder);
+            return;
         }
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (!string.IsNullOrEmpty(folder))
+        {
+            PrivateFiles.CreateFolder(folder);
+        }
+        PrivateFiles.Touch(Path.GetFullPath(file));
     }
 }
 

@@ -25,24 +25,36 @@ public sealed class TotpService(CountersignDb db, SecretStore secrets, IOptionsM
     /// <summary>Starts (or restarts) enrolment; null when an authenticator is already active.</summary>
     public async Task<TotpEnrolment?> StartAsync(User user, CancellationToken ct = default)
     {
-        var existing = await db.TotpAuthenticators.FindAsync([user.Id], ct);
-        if (existing?.ConfirmedAt is not null)
-        {
-            return null;
-        }
         var secret = RandomNumberGenerator.GetBytes(20);
-        if (existing is null)
+        // Two enrolments of one user at once both find no row and both insert; the loser of the primary key
+        // race starts again and restarts the winner's pending row instead (pen test M1.7: a UNIQUE error, a 500).
+        for (var attempt = 0; ; attempt++)
         {
-            db.TotpAuthenticators.Add(new TotpAuthenticator { UserId = user.Id, ProtectedSecret = Protect(secret), CreatedAt = time.GetUtcNow() });
+            var existing = await db.TotpAuthenticators.FindAsync([user.Id], ct);
+            if (existing?.ConfirmedAt is not null)
+            {
+                return null;
+            }
+            if (existing is null)
+            {
+                db.TotpAuthenticators.Add(new TotpAuthenticator { UserId = user.Id, ProtectedSecret = Protect(secret), CreatedAt = time.GetUtcNow() });
+            }
+            else
+            {
+                existing.ProtectedSecret = Protect(secret);
+                existing.CreatedAt = time.GetUtcNow();
+                existing.LastStep = 0;
+            }
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return Describe(user, secret);
+            }
+            catch (DbUpdateException) when (attempt < 2)
+            {
+                db.ChangeTracker.Clear();
+            }
         }
-        else
-        {
-            existing.ProtectedSecret = Protect(secret);
-            existing.CreatedAt = time.GetUtcNow();
-            existing.LastStep = 0;
-        }
-        await db.SaveChangesAsync(ct);
-        return Describe(user, secret);
     }
 
     /// <summary>The pending enrolment again (the page shows it until confirmed); null when there is none.</summary>

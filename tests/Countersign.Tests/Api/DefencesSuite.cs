@@ -257,6 +257,49 @@ public abstract class CaptchaSuite(CaptchaServer server) : ApiSuiteBase(server)
         Assert.Equal((HttpStatusCode)428, (await Client.PostJson("/api/auth/login", new { username = name, password = Password, captcha = wrongNumber })).StatusCode);
         Assert.Equal((HttpStatusCode)428, (await Client.PostJson("/api/auth/login", new { username = name, password = Password, captcha = "bm90IGpzb24=" })).StatusCode);
     }
+
+    /// <summary>The solution's fields, for a test that tampers with them.</summary>
+    private static string Payload(string challenge, int number, string salt, string signature) =>
+        Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new { algorithm = "SHA-256", challenge, number, salt, signature }));
+
+    [Fact]
+    public async Task M2_a_solved_challenge_cannot_be_redated_by_moving_digits_of_the_number_into_the_salt()
+    {
+        var name = await RegisterAsync();
+        await RequireCaptchaAsync();
+        // A challenge whose secret number has at least two digits, so one can move.
+        JsonElement real;
+        do
+        {
+            var challenge = await Client.GetFromJsonAsync<CaptchaChallenge>("/api/captcha/challenge", Json.Options);
+            real = JsonDocument.Parse(Convert.FromBase64String(Captcha.Solve(challenge!))).RootElement;
+        }
+        while (real.GetProperty("number").GetInt32() < 10);
+        var number = real.GetProperty("number").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (hash, salt, signature) = (real.GetProperty("challenge").GetString()!, real.GetProperty("salt").GetString()!, real.GetProperty("signature").GetString()!);
+        // The challenge expires; the attacker moves the number's first digit onto the end of the salt, which keeps
+        // SHA-256(salt ‖ number) and so the signature, and pushes a trailing expires= centuries ahead.
+        Server.Clock!.Advance(TimeSpan.FromMinutes(6));
+        var moved = Payload(hash, int.Parse(number[1..], System.Globalization.CultureInfo.InvariantCulture), salt + number[0], signature);
+        var trimmed = Payload(hash, int.Parse(number[1..], System.Globalization.CultureInfo.InvariantCulture), salt.TrimEnd('&') + number[0], signature);
+        foreach (var forged in new[] { moved, trimmed })
+        {
+            Assert.Equal((HttpStatusCode)428, (await Client.PostJson("/api/auth/login", new { username = name, password = Password, captcha = forged })).StatusCode);
+        }
+    }
+
+    [Theory]
+    [InlineData("a?expires=99999999999999")]
+    [InlineData("a?expires=99999999999999999999999")]
+    [InlineData("000000000000000000000000?expires=9999999999&")]
+    public async Task M1_3_a_salt_with_an_absurd_expiry_is_refused_not_a_crash(string salt)
+    {
+        var name = await RegisterAsync();
+        await RequireCaptchaAsync();
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(salt + "1")));
+        var response = await Client.PostJson("/api/auth/login", new { username = name, password = Password, captcha = Payload(hash, 1, salt, new string('0', 64)) });
+        Assert.Equal((HttpStatusCode)428, response.StatusCode);
+    }
 }
 
 public sealed class SqliteCaptchaTests(SqliteCaptchaServer server) : CaptchaSuite(server), IClassFixture<SqliteCaptchaServer>;

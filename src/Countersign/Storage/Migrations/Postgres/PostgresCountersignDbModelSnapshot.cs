@@ -140,6 +140,10 @@ namespace Countersign.Storage.Migrations.Postgres
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<string>("UsernameSkeleton")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
                     b.HasKey("Id");
 
                     b.HasIndex("NormalizedEmail")
@@ -148,6 +152,9 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.HasIndex("NormalizedUserName")
                         .IsUnique()
                         .HasDatabaseName("UserNameIndex");
+
+                    b.HasIndex("UsernameSkeleton")
+                        .IsUnique();
 
                     b.ToTable("AspNetUsers", (string)null);
                 });

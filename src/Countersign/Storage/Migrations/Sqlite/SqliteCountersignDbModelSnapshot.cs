@@ -135,6 +135,10 @@ namespace Countersign.Storage.Migrations.Sqlite
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("UsernameSkeleton")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("NormalizedEmail")
@@ -143,6 +147,9 @@ namespace Countersign.Storage.Migrations.Sqlite
                     b.HasIndex("NormalizedUserName")
                         .IsUnique()
                         .HasDatabaseName("UserNameIndex");
+
+                    b.HasIndex("UsernameSkeleton")
+                        .IsUnique();
 
                     b.ToTable("AspNetUsers", (string)null);
                 });

@@ -6,7 +6,7 @@ public static class LocalAdminSetup
 {
     public static IHostApplicationBuilder AddLocalAdmin(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<LocalAdminOptions>().BindConfiguration(LocalAdminOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<LocalAdminOptions>().BindValidated(LocalAdminOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<LocalAdminOptions>, LocalAdminOptionsValidator>();
         builder.Services.AddHostedService<LocalAdminSocket>();
         builder.Services.AddSingleton<LocalAdminClient>();

@@ -9,21 +9,24 @@ public static class StorageSetup
 {
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<StorageOptions>().BindValidated(StorageOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
 
-        var options = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new();
-        var connectionString = options.EffectiveConnectionString;
-        if (options.Provider == StorageProvider.Postgres)
+        // Only the provider is needed to compose; the connection string is read from the validated options.
+        if (builder.Configuration.ComposeTime<StorageOptions>(StorageOptions.Section).Provider == StorageProvider.Postgres)
         {
-            builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>(db => db.UseNpgsql(Tuned(connectionString)));
+            builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
+                db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString)));
         }
         else
         {
-            EnsureSqliteFolder(connectionString);
             builder.Services.AddSingleton<SqliteWriteGate>();
             builder.Services.AddDbContextPool<CountersignDb, SqliteCountersignDb>((services, db) =>
-                db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>()));
+            {
+                var connectionString = services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString;
+                EnsureSqliteFolder(connectionString);
+                db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>());
+            });
         }
         builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);
         return builder;

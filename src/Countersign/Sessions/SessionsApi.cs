@@ -13,7 +13,7 @@ namespace Countersign.Sessions;
 /// <c>captcha</c> is the base64 payload of a solved proof-of-work challenge, when one is asked for;
 /// <c>totp_code</c> or <c>recovery_code</c> is the second factor, when a 417 asked for one.
 /// </summary>
-public sealed record LoginRequest(string? Username, string? Password, string? Captcha, string? TotpCode, string? RecoveryCode);
+public sealed record LoginRequest(string? Username, string? Password, string? Captcha = null, string? TotpCode = null, string? RecoveryCode = null);
 
 public sealed record RefreshRequest(string? RefreshToken);
 
@@ -28,14 +28,19 @@ public static class SessionsApi
     {
         var auth = app.MapGroup("/api/auth").WithTags("Sessions");
         auth.MapPost("/login", Login).RateLimited(RateLimitedRoute.Login)
+            .ProducesProblems(400, 401, 417, 423, 428, 429)
             .WithSummary("Sign in with a username and password (and a second factor when 417 asks for one); returns tokens. " +
                 "400 wrong second factor, 423 locked, 428 proof of work needed, 429 rate limited.");
-        auth.MapPost("/refresh", Refresh).WithSummary("Exchange a refresh token for a new pair (rotation).");
+        auth.MapPost("/refresh", Refresh)
+            .ProducesProblems(401)
+            .WithSummary("Exchange a refresh token for a new pair (rotation).");
         auth.MapPost("/logout", Logout).WithSummary("End the session a refresh token belongs to.");
 
         var me = app.MapGroup("/api/me/sessions").WithTags("Sessions").RequireAuthorization();
         me.MapGet("", List).WithSummary("The caller's live sessions.");
-        me.MapDelete("/{id:guid}", Revoke).WithSummary("End one of the caller's sessions.");
+        me.MapDelete("/{id:guid}", Revoke)
+            .ProducesProblems(404)
+            .WithSummary("End one of the caller's sessions.");
 
         app.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(keys.Jwks(), contentType: "application/jwk-set+json"))
             .WithTags("Sessions").WithSummary("Public keys that verify access tokens (RFC 7517).");

@@ -271,7 +271,7 @@ internal sealed partial class WordRotation(
     }
 
     /// <summary>
-    /// The seed's rule: words are shown only while the user is active. Idle connections leave the live set
+    /// The rule (docs/security.md, Call verification): words are shown only while the user is active. Idle connections leave the live set
     /// at once (no more words, their hub calls fail) and their pages are told; the database work of ending
     /// their sessions waits until the words of everyone else are out.
     /// </summary>

@@ -105,7 +105,7 @@ public static class TotpApi
             : TypedResults.Ok(new RecoveryCodesView(codes));
     }
 
-    /// <summary>The seed's "reset MFA with a backup code": password and a recovery code turn TOTP off.</summary>
+    /// <summary>MFA reset with a recovery code (docs/security.md, Second factors): password and a recovery code turn TOTP off.</summary>
     private static async Task<Results<NoContent, ProblemHttpResult>> Reset([FromBody] MfaResetRequest body, PasswordLogin login,
         SecondFactorAdmin admin, UserManager<User> users, HttpContext http, CancellationToken ct)
     {

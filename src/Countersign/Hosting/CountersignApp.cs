@@ -9,6 +9,7 @@ using Countersign.Operations;
 using Countersign.Passkeys;
 using Countersign.Secrets;
 using Countersign.Sessions;
+using Countersign.SignIn;
 using Countersign.Storage;
 using Countersign.Totp;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -44,9 +45,11 @@ public static class CountersignApp
         builder.AddSessions();
         builder.AddDefences();
         builder.AddTotp();
+        builder.AddSignIn();
         builder.AddPasskeys();
         builder.AddCallVerification();
         builder.AddOperations();
+        builder.AddClientAddress();
         builder.AddLocalAdmin();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
@@ -56,6 +59,7 @@ public static class CountersignApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        app.UseClientAddress();
         app.UseOperations();
         app.UseStaticFiles(new StaticFileOptions
         {
@@ -65,6 +69,7 @@ public static class CountersignApp
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapAccounts();
+        app.MapSignIn();
         app.MapSessions();
         app.MapDefences();
         app.MapTotp();

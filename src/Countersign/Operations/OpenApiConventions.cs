@@ -55,7 +55,7 @@ internal static class OpenApiConventions
             if ((authorize.Count > 0 || policies.Count > 0) && !metadata.OfType<IAllowAnonymous>().Any())
             {
                 statuses.Add(StatusCodes.Status401Unauthorized);
-                if (authorize.Any(a => a.Policy == Sessions.Policies.Admin || !string.IsNullOrEmpty(a.Roles))
+                if (authorize.Any(a => a.Policy == Policies.Admin || !string.IsNullOrEmpty(a.Roles))
                     || policies.Any(p => p.Requirements.OfType<RolesAuthorizationRequirement>().Any()))
                 {
                     statuses.Add(StatusCodes.Status403Forbidden);

@@ -16,7 +16,8 @@ public static class StorageSetup
         if (builder.Configuration.ComposeTime<StorageOptions>(StorageOptions.Section).Provider == StorageProvider.Postgres)
         {
             builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
-                db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString)));
+                db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString))
+                    .AddInterceptors(services.GetRequiredService<Audit.SecurityEvents>()));
         }
         else
         {
@@ -25,9 +26,11 @@ public static class StorageSetup
             {
                 var connectionString = services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString;
                 EnsureSqliteFolder(connectionString);
-                db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>());
+                db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>(),
+                    services.GetRequiredService<Audit.SecurityEvents>());
             });
         }
+        builder.Services.AddSingleton<Audit.SecurityEvents>();
         builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);
         return builder;
     }

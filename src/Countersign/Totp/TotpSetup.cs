@@ -1,0 +1,15 @@
+namespace Countersign.Totp;
+
+public static class TotpSetup
+{
+    public static IHostApplicationBuilder AddTotp(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TotpOptions>().BindValidated(TotpOptions.Section);
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<TotpOptions>, TotpOptionsValidator>();
+        builder.Services.AddScoped<TotpService>();
+        builder.Services.AddScoped<RecoveryCodes>();
+        builder.Services.AddScoped<SecondFactorAdmin>();
+        builder.Services.AddScoped<Secrets.IProtectedSecrets, TotpSecrets>();
+        return builder;
+    }
+}

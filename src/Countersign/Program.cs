@@ -1,4 +1,4 @@
 using Countersign.Cli;
 
 // One executable: `countersign serve` runs the server; every other command administers it.
-return await CountersignCli.Create().Parse(args.Length == 0 ? ["serve"] : args).InvokeAsync();
+return await CountersignCli.InvokeAsync(args.Length == 0 ? ["serve"] : args);

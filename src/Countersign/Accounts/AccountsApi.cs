@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace Countersign.Accounts;
 
-public sealed record RegisterRequest(string? Username, string? Password, string? Email);
+public sealed record RegisterRequest(string? Username, string? Password, string? Email = null);
 
 public sealed record RegisteredAccount(Guid Id, string Username);
 
@@ -22,9 +22,13 @@ public static class AccountsApi
     public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/accounts", Register).RateLimited(Defences.RateLimitedRoute.Registration)
+            .ProducesProblems(400, 403, 409, 429)
             .WithTags("Accounts").WithSummary("Create an account (self-registration).");
-        app.MapGet("/api/me", Me).WithTags("Accounts").RequireAuthorization().WithSummary("The signed-in account.");
+        app.MapGet("/api/me", Me).WithTags("Accounts").RequireAuthorization()
+            .ProducesProblems(404)
+            .WithSummary("The signed-in account.");
         app.MapPut("/api/me/language", SetLanguage).WithTags("Accounts").RequireAuthorization()
+            .ProducesProblems(404)
             .WithSummary("The pages' language, en or fr; for a client also the language of their call-verification words.");
         return app;
     }

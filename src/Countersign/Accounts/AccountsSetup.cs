@@ -9,8 +9,8 @@ public static class AccountsSetup
     public static IHostApplicationBuilder AddAccounts(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<AccountsOptions>().BindConfiguration(AccountsOptions.Section);
-        services.AddOptions<PasswordPolicyOptions>().BindConfiguration(PasswordPolicyOptions.Section).ValidateOnStart();
+        services.AddOptions<AccountsOptions>().BindValidated(AccountsOptions.Section);
+        services.AddOptions<PasswordPolicyOptions>().BindValidated(PasswordPolicyOptions.Section);
         services.AddSingleton<IValidateOptions<PasswordPolicyOptions>, PasswordPolicyOptionsValidator>();
 
         // Registered before Identity so its TryAdd defaults step aside for ours.
@@ -39,6 +39,9 @@ public static class AccountsSetup
             .AddSignInManager()
             .AddPasswordValidator<PasswordPolicy>()
             .AddUserValidator<UsernameValidator>();
+        // PasswordPolicy is the one password rule: Identity's own validator (RequiredLength 0 above) would answer
+        // an empty password "Passwords must be at least 0 characters" under the same error code.
+        services.Remove(services.Single(d => d.ServiceType == typeof(IPasswordValidator<User>) && d.ImplementationType == typeof(PasswordValidator<User>)));
         services.AddScoped<AccountAdmin>();
         return builder;
     }

@@ -19,19 +19,28 @@ public static class CallsApi
     {
         var calls = app.MapGroup("/api/calls/pairs").WithTags("Call verification").RequireAuthorization();
         calls.MapGet("", List).WithSummary("For a client, their advisors; for an advisor, their clients: both current words, window end, calling flag.");
-        calls.MapPost("/{id:guid}/verify", Verify).WithSummary("Check the word the counterpart spoke; every result is audited.");
-        calls.MapPost("/{id:guid}/call", StartCall).RequireAuthorization(p => p.RequireRole(Accounts.Roles.Advisor))
+        calls.MapPost("/{id:guid}/verify", Verify)
+            .ProducesProblems(404)
+            .WithSummary("Check the word the counterpart spoke; every result is audited.");
+        calls.MapPost("/{id:guid}/call", StartCall)
+            .ProducesProblems(404)
+            .RequireAuthorization(p => p.RequireRole(Accounts.Roles.Advisor))
             .WithSummary("The advisor marks \"I am calling this client now\" (10 minutes).");
-        calls.MapDelete("/{id:guid}/call", EndCall).RequireAuthorization(p => p.RequireRole(Accounts.Roles.Advisor))
+        calls.MapDelete("/{id:guid}/call", EndCall)
+            .ProducesProblems(404)
+            .RequireAuthorization(p => p.RequireRole(Accounts.Roles.Advisor))
             .WithSummary("The advisor ends the call mark.");
 
         var admin = app.MapGroup("/api/admin/pairs").WithTags("Call verification").RequireAuthorization(Policies.Admin);
         admin.MapGet("", async (PairService pairs, CancellationToken ct) => TypedResults.Ok(await pairs.ListAsync(ct)));
         // A connection ends when the token or cookie that opened it expires; apps reconnect with a fresh token.
         app.MapHub<CallsHub>(CallsHub.Path, o => o.CloseOnAuthenticationExpiration = true);
-        admin.MapPost("", Create).WithSummary("Pair an advisor with a client; the pair's secret is generated and stored encrypted.");
+        admin.MapPost("", Create)
+            .ProducesProblems(409)
+            .WithSummary("Pair an advisor with a client; the pair's secret is generated and stored encrypted.");
         admin.MapDelete("/{id:guid}", async Task<Results<NoContent, ProblemHttpResult>> (Guid id, PairService pairs, ClaimsPrincipal user, CancellationToken ct) =>
-            await pairs.RemoveAsync(id, user.Identity?.Name, ct) ? TypedResults.NoContent() : NotFound());
+            await pairs.RemoveAsync(id, user.Identity?.Name, ct) ? TypedResults.NoContent() : NotFound())
+            .ProducesProblems(404);
         return app;
     }
 

@@ -37,7 +37,7 @@ public sealed class CallVerificationOptions
     /// <summary>After a rotation, the previous word is still accepted this long (it may have been read out just before).</summary>
     public TimeSpan Grace { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Without activity for this long, a user's live call-verification session ends (the seed's 180 s).</summary>
+    /// <summary>Without activity for this long, a user's live call-verification session ends (180 s by default, docs/security.md).</summary>
     public TimeSpan InactivityTimeout { get; set; } = TimeSpan.FromSeconds(180);
 
     /// <summary>"I am calling this client now" lasts this long unless ended.</summary>

@@ -169,7 +169,7 @@ public sealed class PairService(
     }
 
     /// <summary>
-    /// The seed's rule: audit that words were shown to a user in a window (pair and window, never the word),
+    /// The rule (docs/security.md, Call verification): audit that words were shown to a user in a window (pair and window, never the word),
     /// once per user, pair and window across nodes (a mark in the ephemeral store decides which showing is
     /// the first). The events are written in batches by <see cref="ShownAudit"/>.
     /// </summary>

@@ -6,7 +6,7 @@ using Countersign.Storage;
 namespace Countersign.CallVerification;
 
 /// <summary>
-/// Writes the "words shown" audit events (the seed's rule: pair and window, never the word) in batches,
+/// Writes the "words shown" audit events (docs/security.md, Call verification: pair and window, never the word) in batches,
 /// off the paths that show the words. Every connected user is shown new words at each rotation and at
 /// each connection; one transaction each would queue thousands of writes behind one another at a
 /// boundary (measured: with 10,000 hub clients on SQLite the rotation push never got out in time).

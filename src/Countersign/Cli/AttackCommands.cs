@@ -55,14 +55,24 @@ internal static class AttackCommands
         command.SetAction(async (p, ct) =>
         {
             var url = p.GetValue(target)!;
-            if (!p.GetValue(own) && !await AttackSimulator.IsLoopbackAsync(url))
+            bool loopback;
+            try
             {
-                await Console.Error.WriteLineAsync($"error: {url.Host} is not a loopback address; refusing. Add --i-own-this-target only for systems you own.");
+                loopback = await AttackSimulator.IsLoopbackAsync(url);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                await p.InvocationConfiguration.Error.WriteLineAsync($"error: cannot resolve {url.Host}: {e.Message}");
+                return 2;
+            }
+            if (!p.GetValue(own) && !loopback)
+            {
+                await p.InvocationConfiguration.Error.WriteLineAsync($"error: {url.Host} is not a loopback address; refusing. Add --i-own-this-target only for systems you own.");
                 return 2;
             }
             if (ParseDuration(p.GetValue(maxDuration)) is not { } duration)
             {
-                await Console.Error.WriteLineAsync("error: --max-duration takes 90s, 10m, 1h or hh:mm:ss.");
+                await p.InvocationConfiguration.Error.WriteLineAsync("error: --max-duration takes 90s, 10m, 1h or hh:mm:ss.");
                 return 2;
             }
             var settings = new AttackSettings(mode, url, Lines(p.GetValue(users)!), Lines(p.GetValue(passwords)!),
@@ -70,11 +80,21 @@ internal static class AttackCommands
                 duration, p.GetValue(solve), p.GetValue(serverPid));
             if (settings.Users.Count == 0 || settings.Passwords.Count == 0)
             {
-                await Console.Error.WriteLineAsync("error: the users and passwords files must each hold at least one line.");
+                await p.InvocationConfiguration.Error.WriteLineAsync("error: the users and passwords files must each hold at least one line.");
                 return 2;
             }
             var baseAddress = new Uri(url.ToString().TrimEnd('/') + "/");
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            try
+            {
+                // Measure a server that is there: an unreachable target would only count network errors.
+                using var _ = await http.GetAsync("health/live", ct);
+            }
+            catch (HttpRequestException e)
+            {
+                await p.InvocationConfiguration.Error.WriteLineAsync($"error: cannot reach {url}: {e.Message}");
+                return 2;
+            }
             var result = await new AttackSimulator(settings, http, Console.Error).RunAsync(ct);
             Print(result);
             if (p.GetValue(report) is { } file)

@@ -10,12 +10,13 @@ internal static class UsersCommands
 {
     private const string Actor = "cli";
 
-    public static Command Create(Action<WebApplicationBuilder>? configure)
+    public static Command Create(Action<WebApplicationBuilder>? configure, TextReader? input)
     {
+        var secrets = new SecretReader(input);
         var users = new Command("users", "Manage accounts.");
 
         var name = new Argument<string>("username");
-        var password = new Option<string?>("--password") { Description = "The password; read from standard input when omitted (safer: not in shell history)." };
+        var password = new Option<string?>("--password") { Description = "The password; when omitted it is asked for twice (or read as two lines from standard input), which keeps it out of shell history." };
         var email = new Option<string?>("--email");
         var admin = new Option<bool>("--admin") { Description = "Give the account the admin role." };
         var roles = new Option<string[]>("--role") { Description = "A role to give (admin, advisor, client); repeatable.", AllowMultipleArgumentsPerToken = false };
@@ -25,14 +26,18 @@ internal static class UsersCommands
             var wanted = (p.GetValue(roles) ?? []).Concat(p.GetValue(admin) ? [Roles.Admin] : []).Distinct().ToList();
             if (wanted.FirstOrDefault(r => !Roles.All.Contains(r)) is { } unknown)
             {
-                return Fail($"unknown role '{unknown}' (known: {string.Join(", ", Roles.All)})");
+                return BadInput(p, $"unknown role '{unknown}' (known: {string.Join(", ", Roles.All)})");
             }
-            var secret = p.GetValue(password) ?? ReadPassword();
+            var (secret, unread) = secrets.ReadNew(p.GetValue(password));
+            if (secret is null)
+            {
+                return BadInput(p, unread!);
+            }
             var (user, result) = await services.GetRequiredService<AccountAdmin>().CreateAsync(
                 p.GetValue(name)!, secret, p.GetValue(email), wanted, AuditActions.UserCreated, Actor, null, ct);
             if (user is null)
             {
-                return Fail(result);
+                return Fail(p, result);
             }
             Console.WriteLine($"Created {user.UserName} ({user.Id}){(wanted.Count > 0 ? " with roles " + string.Join(", ", wanted) : "")}.");
             return 0;
@@ -77,13 +82,18 @@ internal static class UsersCommands
             return 0;
         }));
 
-        var newPassword = new Option<string?>("--password") { Description = "The new password; read from standard input when omitted." };
+        var newPassword = new Option<string?>("--password") { Description = "The new password; when omitted it is asked for twice (or read as two lines from standard input)." };
         var setPassword = WithUser("set-password", "Set a new password and end the account's sessions.", configure, name, async (services, user, ct) =>
         {
-            var result = await services.GetRequiredService<AccountAdmin>().SetPasswordAsync(user, Current!.GetValue(newPassword) ?? ReadPassword(), Actor, ct);
+            var (secret, unread) = secrets.ReadNew(Current!.GetValue(newPassword));
+            if (secret is null)
+            {
+                return BadInput(Current!, unread!);
+            }
+            var result = await services.GetRequiredService<AccountAdmin>().SetPasswordAsync(user, secret, Actor, ct);
             if (!result.Succeeded)
             {
-                return Fail(result);
+                return Fail(Current!, result);
             }
             Console.WriteLine($"Password set for {user.UserName}; its sessions are ended.");
             return 0;
@@ -126,7 +136,7 @@ internal static class UsersCommands
             var path = p.GetValue(file)!;
             if (!path.Exists)
             {
-                return Fail($"no such file: {path.FullName}");
+                return BadInput(p, $"no such file: {path.FullName}");
             }
             var accounts = services.GetRequiredService<AccountAdmin>();
             int imported = 0, failed = 0, line = 0;
@@ -174,46 +184,29 @@ internal static class UsersCommands
             return CountersignCli.WithHostAsync(configure, async (services, ct) =>
             {
                 var user = await services.GetRequiredService<AccountAdmin>().FindAsync(p.GetValue(name)!);
-                return user is null ? Fail($"no such user: {p.GetValue(name)}") : await work(services, user, ct);
+                return user is null ? Fail(p, $"no such user: {p.GetValue(name)}") : await work(services, user, ct);
             }, ct);
         });
         return command;
     }
 
-    private static string ReadPassword()
+    private static int BadInput(ParseResult p, string message)
     {
-        if (Console.IsInputRedirected)
-        {
-            return Console.ReadLine() ?? "";
-        }
-        Console.Error.Write("Password: ");
-        var chars = new System.Text.StringBuilder();
-        for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
-        {
-            if (key.Key == ConsoleKey.Backspace && chars.Length > 0)
-            {
-                chars.Length--;
-            }
-            else if (!char.IsControl(key.KeyChar))
-            {
-                chars.Append(key.KeyChar);
-            }
-        }
-        Console.Error.WriteLine();
-        return chars.ToString();
+        p.InvocationConfiguration.Error.WriteLine($"error: {message}");
+        return 2;
     }
 
-    private static int Fail(string message)
+    private static int Fail(ParseResult p, string message)
     {
-        Console.Error.WriteLine($"error: {message}");
+        p.InvocationConfiguration.Error.WriteLine($"error: {message}");
         return 1;
     }
 
-    private static int Fail(IdentityResult result)
+    private static int Fail(ParseResult p, IdentityResult result)
     {
         foreach (var e in result.Errors)
         {
-            Console.Error.WriteLine($"error: {e.Description}");
+            p.InvocationConfiguration.Error.WriteLine($"error: {e.Description}");
         }
         return 1;
     }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace Countersign.Defences;
 
-/// <summary>Section <c>Defences</c>. The defaults are the ones the brute-force seed system measured.</summary>
+/// <summary>Section <c>Defences</c>. The defaults are the ones measured in docs/defences.md.</summary>
 public sealed class DefencesOptions
 {
     public const string Section = "Defences";

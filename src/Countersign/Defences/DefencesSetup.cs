@@ -6,7 +6,7 @@ public static class DefencesSetup
 {
     public static IHostApplicationBuilder AddDefences(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DefencesOptions>().BindConfiguration(DefencesOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<DefencesOptions>().BindValidated(DefencesOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<DefencesOptions>, DefencesOptionsValidator>();
         builder.Services.AddSingleton<Lockout>();
         builder.Services.AddSingleton<ClientFailures>();

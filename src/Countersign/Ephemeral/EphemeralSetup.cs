@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Countersign.Ephemeral;
@@ -20,23 +21,58 @@ public sealed class RedisOptions
     /// A <c>connectTimeout</c>/<c>syncTimeout</c>/<c>asyncTimeout</c> in <see cref="Configuration"/> wins.
     /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(750);
+
+    /// <summary>Whether Redis is used at all: decided when the services are composed (which store, the hub's backplane).</summary>
+    public static bool IsConfigured(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration.ComposeTime<RedisOptions>(Section).Configuration);
+}
+
+internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RedisOptions options)
+    {
+        var errors = new List<string>();
+        if (!string.IsNullOrWhiteSpace(options.Configuration))
+        {
+            try
+            {
+                ConfigurationOptions.Parse(options.Configuration);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"Redis:Configuration is not a valid StackExchange.Redis configuration string: {e.Message}");
+            }
+        }
+        if (options.Timeout <= TimeSpan.Zero)
+        {
+            errors.Add("Redis:Timeout must be positive (for example 00:00:00.750).");
+        }
+        if (string.IsNullOrEmpty(options.KeyPrefix))
+        {
+            errors.Add("Redis:KeyPrefix must not be empty: every key and channel starts with it.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }
 
 public static class EphemeralSetup
 {
     public static IHostApplicationBuilder AddEphemeralStore(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<RedisOptions>().BindConfiguration(RedisOptions.Section);
-        var redis = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>()?.Configuration;
-        if (string.IsNullOrWhiteSpace(redis))
+        builder.Services.AddOptions<RedisOptions>().BindValidated(RedisOptions.Section);
+        builder.Services.AddSingleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>();
+        if (!RedisOptions.IsConfigured(builder.Configuration))
         {
             builder.Services.AddSingleton<IEphemeralStore, MemoryEphemeralStore>();
             return builder;
         }
-        var timeout = builder.Configuration.GetSection(RedisOptions.Section).Get<RedisOptions>()?.Timeout ?? new RedisOptions().Timeout;
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisConfiguration(redis, timeout)));
+        builder.Services.AddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            return ConnectionMultiplexer.Connect(RedisConfiguration(o.Configuration!, o.Timeout));
+        });
         builder.Services.AddSingleton<IEphemeralStore>(sp => new RedisEphemeralStore(
-            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RedisOptions>>().Value.KeyPrefix));
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
         return builder;
     }

@@ -4,6 +4,7 @@ using Countersign.Audit;
 using Countersign.CallVerification;
 using Countersign.Defences;
 using Countersign.Ephemeral;
+using Countersign.LocalAdmin;
 using Countersign.Operations;
 using Countersign.Passkeys;
 using Countersign.Secrets;
@@ -51,6 +52,7 @@ public static class CountersignApp
         builder.AddClientAddress();
         builder.AddHttpHardening();
         builder.AddConnectionLimits();
+        builder.AddLocalAdmin();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;

@@ -40,7 +40,7 @@ public static class ClientAddressSetup
 {
     public static IHostApplicationBuilder AddClientAddress(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<NetworkOptions>().BindConfiguration(NetworkOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<NetworkOptions>().BindValidated(NetworkOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<NetworkOptions>, NetworkOptionsValidator>();
         builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<NetworkOptions>>((forwarded, network) =>
         {

@@ -27,7 +27,7 @@ public static class OperationsSetup
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddHealthChecks();
-        services.AddOpenApi();
+        services.AddOpenApi(OpenApiConventions.Configure);
         return builder;
     }
 
@@ -68,7 +68,16 @@ public static class OperationsSetup
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapOpenApi();
-        app.MapScalarApiReference("/docs");
+        // Served from this server alone: no fonts, scripts, telemetry or AI agent from other hosts, and no buttons
+        // that lead to services outside the product (client downloads, "open in", MCP).
+        app.MapScalarApiReference("/docs", o => o
+            .DisableDefaultFonts()
+            .DisableTelemetry()
+            .DisableAgent()
+            .DisableMcp()
+            .HideClientButton()
+            .HideDeveloperTools()
+            .WithTitle("Countersign API"));
         return app;
     }
 }

@@ -15,11 +15,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Passkeys;
 
-public sealed record PasskeyRegistration(string? Credential, string? Name);
+public sealed record PasskeyRegistration(string? Credential, string? Name = null);
 
-public sealed record PasskeySignIn(string? Credential, string? StepToken, string? ReturnUrl);
+public sealed record PasskeySignIn(string? Credential, string? StepToken = null, string? ReturnUrl = null);
 
-public sealed record PasskeyOptionsRequest(string? StepToken);
+public sealed record PasskeyOptionsRequest(string? StepToken = null);
 
 public sealed record SignedIn(string Redirect);
 
@@ -33,11 +33,16 @@ public static class PasskeysApi
     public static IEndpointRouteBuilder MapPasskeys(this IEndpointRouteBuilder app)
     {
         var account = app.MapGroup("/account/passkeys").WithTags("Passkeys").RequireAuthorization(Policies.BrowserSession);
-        account.MapPost("/creation-options", CreationOptions).WithSummary("WebAuthn options to register a passkey for the signed-in user.");
+        account.MapPost("/creation-options", CreationOptions)
+            .Produces(StatusCodes.Status200OK, contentType: "application/json")
+            .ProducesProblems(400)
+            .WithSummary("WebAuthn options to register a passkey for the signed-in user.");
         account.MapPost("", Register).WithSummary("Store the passkey the browser created.");
         var login = app.MapGroup("/login/passkey").WithTags("Passkeys");
         login.MapPost("/options", RequestOptions).WithSummary("WebAuthn options to sign in with a passkey (alone, or as the second step).");
-        login.MapPost("", SignIn).WithSummary("Sign in with the passkey assertion the browser made.");
+        login.MapPost("", SignIn)
+            .ProducesProblems(401)
+            .WithSummary("Sign in with the passkey assertion the browser made.");
         return app;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
 
 namespace Countersign.Passkeys;
 
@@ -6,10 +7,11 @@ public static class PasskeysSetup
 {
     public static IHostApplicationBuilder AddPasskeys(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<PasskeysOptions>().BindConfiguration(PasskeysOptions.Section);
-        var options = builder.Configuration.GetSection(PasskeysOptions.Section).Get<PasskeysOptions>() ?? new();
-        builder.Services.Configure<IdentityPasskeyOptions>(o =>
+        builder.Services.AddOptions<PasskeysOptions>().BindValidated(PasskeysOptions.Section);
+        builder.Services.AddSingleton<IValidateOptions<PasskeysOptions>, PasskeysOptionsValidator>();
+        builder.Services.AddOptions<IdentityPasskeyOptions>().Configure<IOptions<PasskeysOptions>>((o, passkeys) =>
         {
+            var options = passkeys.Value;
             o.ServerDomain = options.RelyingPartyId;
             if (options.Origins.Count > 0)
             {

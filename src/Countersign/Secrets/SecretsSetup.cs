@@ -9,7 +9,7 @@ public static class SecretsSetup
 {
     public static IHostApplicationBuilder AddSecrets(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<SecretsOptions>().BindConfiguration(SecretsOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<SecretsOptions>().BindValidated(SecretsOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<SecretsOptions>, SecretsOptionsValidator>();
         builder.Services.AddSingleton<KeyMaterial>();
         builder.Services.AddDataProtection()

@@ -20,12 +20,16 @@ public static class SessionsApi
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
     {
         var auth = app.MapGroup("/api/auth").WithTags("Sessions");
-        auth.MapPost("/refresh", Refresh).WithSummary("Exchange a refresh token for a new pair (rotation).");
+        auth.MapPost("/refresh", Refresh)
+            .ProducesProblems(401)
+            .WithSummary("Exchange a refresh token for a new pair (rotation).");
         auth.MapPost("/logout", Logout).WithSummary("End the session a refresh token belongs to.");
 
         var me = app.MapGroup("/api/me/sessions").WithTags("Sessions").RequireAuthorization();
         me.MapGet("", List).WithSummary("The caller's live sessions.");
-        me.MapDelete("/{id:guid}", Revoke).WithSummary("End one of the caller's sessions.");
+        me.MapDelete("/{id:guid}", Revoke)
+            .ProducesProblems(404)
+            .WithSummary("End one of the caller's sessions.");
 
         app.MapGet("/.well-known/jwks.json", (SigningKeys keys) => Results.Json(keys.Jwks(), contentType: "application/jwk-set+json"))
             .WithTags("Sessions").WithSummary("Public keys that verify access tokens (RFC 7517).");

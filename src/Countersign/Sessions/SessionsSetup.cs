@@ -13,7 +13,7 @@ public static class SessionsSetup
     public static IHostApplicationBuilder AddSessions(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateOnStart();
+        services.AddOptions<TokenOptions>().BindValidated(TokenOptions.Section);
         services.AddSingleton<IValidateOptions<TokenOptions>, TokenOptionsValidator>();
         services.AddSingleton<SigningKeys>();
         services.AddScoped<Secrets.IProtectedSecrets, SigningKeySecrets>();
@@ -22,7 +22,6 @@ public static class SessionsSetup
         services.AddScoped<Accounts.IAccountObserver>(sp => sp.GetRequiredService<SessionService>());
         services.AddSingleton<StepTokens>();
 
-        var tokens = builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new();
         services.AddAuthentication(Schemes.ByPath)
             // The API reads only bearer tokens, so a browser's cookie can never be ridden into it (no CSRF
             // on /api); pages read only the cookie.
@@ -32,17 +31,23 @@ public static class SessionsSetup
                     : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddJwtBearer()
             // Identity keeps a passkey ceremony's challenge in this short-lived cookie between options and result.
-            .AddCookie(Microsoft.AspNetCore.Identity.IdentityConstants.TwoFactorUserIdScheme, cookie =>
+            .AddCookie(Microsoft.AspNetCore.Identity.IdentityConstants.TwoFactorUserIdScheme)
+            .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme);
+        services.AddOptions<CookieAuthenticationOptions>(Microsoft.AspNetCore.Identity.IdentityConstants.TwoFactorUserIdScheme)
+            .Configure<IOptions<TokenOptions>>((cookie, options) =>
             {
+                var tokens = options.Value;
                 cookie.Cookie.Name = tokens.InsecureDevCookies ? "countersign-passkey" : "__Host-countersign-passkey";
                 cookie.Cookie.HttpOnly = true;
                 cookie.Cookie.SameSite = SameSiteMode.Strict;
                 cookie.Cookie.SecurePolicy = tokens.InsecureDevCookies ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
                 cookie.Cookie.Path = "/";
                 cookie.ExpireTimeSpan = TimeSpan.FromMinutes(5);
-            })
-            .AddCookie(CookieAuthenticationDefaults.AuthenticationScheme, cookie =>
+            });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<IOptions<TokenOptions>>((cookie, options) =>
             {
+                var tokens = options.Value;
                 // __Host- binds the cookie to this exact origin, path / and Secure (RFC 6265bis §4.1.3.2).
                 // Chromium and Firefox treat http://localhost as secure, so development works unchanged.
                 cookie.Cookie.Name = tokens.InsecureDevCookies ? "countersign-session" : "__Host-countersign";

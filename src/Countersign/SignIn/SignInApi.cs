@@ -21,9 +21,11 @@ public static class SignInApi
     {
         var auth = app.MapGroup("/api/auth").WithTags("Sessions");
         auth.MapPost("/login", Login)
+            .ProducesProblems(400, 401, 417, 423, 428, 429)
             .WithSummary("Sign in with a username and password (and a second factor when 417 asks for one); returns tokens. " +
                 "400 wrong second factor, 423 locked, 428 proof of work needed, 429 rate limited.");
         auth.MapPost("/mfa/reset", Reset).WithTags("Second factors")
+            .ProducesProblems(400, 401, 423, 428, 429)
             .WithSummary("Turn TOTP off with the password and a recovery code, to enrol again (no e-mail needed).");
         return app;
     }

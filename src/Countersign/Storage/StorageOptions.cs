@@ -38,6 +38,16 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             return ValidateOptionsResult.Fail(
                 "Storage:ConnectionString is required when Storage:Provider is Postgres.");
         }
+        try
+        {
+            _ = options.Provider == StorageProvider.Postgres
+                ? new Npgsql.NpgsqlConnectionStringBuilder(options.EffectiveConnectionString).ConnectionString
+                : new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(options.EffectiveConnectionString).ConnectionString;
+        }
+        catch (ArgumentException e)
+        {
+            return ValidateOptionsResult.Fail($"Storage:ConnectionString is not a valid {options.Provider} connection string: {e.Message}");
+        }
         return ValidateOptionsResult.Success;
     }
 }

@@ -9,23 +9,26 @@ public static class StorageSetup
 {
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<StorageOptions>().BindValidated(StorageOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
 
-        var options = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new();
-        var connectionString = options.EffectiveConnectionString;
-        if (options.Provider == StorageProvider.Postgres)
+        // Only the provider is needed to compose; the connection string is read from the validated options.
+        if (builder.Configuration.ComposeTime<StorageOptions>(StorageOptions.Section).Provider == StorageProvider.Postgres)
         {
             builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
-                db.UseNpgsql(Tuned(connectionString)).AddInterceptors(services.GetRequiredService<Audit.SecurityEvents>()));
+                db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString))
+                    .AddInterceptors(services.GetRequiredService<Audit.SecurityEvents>()));
         }
         else
         {
-            EnsureSqliteFolder(connectionString);
             builder.Services.AddSingleton<SqliteWriteGate>();
             builder.Services.AddDbContextPool<CountersignDb, SqliteCountersignDb>((services, db) =>
+            {
+                var connectionString = services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString;
+                EnsureSqliteFolder(connectionString);
                 db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>(),
-                    services.GetRequiredService<Audit.SecurityEvents>()));
+                    services.GetRequiredService<Audit.SecurityEvents>());
+            });
         }
         builder.Services.AddSingleton<Audit.SecurityEvents>();
         builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);

@@ -14,7 +14,7 @@ namespace Countersign.Totp;
 
 public sealed record CodeRequest(string? Code);
 
-public sealed record RemoveTotpRequest(string? Password, string? Code);
+public sealed record RemoveTotpRequest(string? Password = null, string? Code = null);
 
 public sealed record RecoveryCodesView(IReadOnlyList<string> RecoveryCodes);
 
@@ -28,13 +28,17 @@ public static class TotpApi
     {
         var me = app.MapGroup("/api/me").WithTags("Second factors").RequireAuthorization();
         me.MapPost("/totp", Start).RateLimited(RateLimitedRoute.Enrolment)
+            .ProducesProblems(404, 409, 429)
             .WithSummary("Start authenticator-app enrolment: secret, otpauth URI and QR code. Nothing is active until confirmed.");
         me.MapPost("/totp/confirm", Confirm).RateLimited(RateLimitedRoute.SecondFactor)
+            .ProducesProblems(400, 429)
             .WithSummary("Confirm enrolment with a code; returns 10 recovery codes, shown once.");
         me.MapDelete("/totp", Remove).RateLimited(RateLimitedRoute.SecondFactor)
+            .ProducesProblems(400, 429)
             .WithSummary("Turn the authenticator off; needs the password or a current code.");
         me.MapGet("/recovery-codes", Status).WithSummary("Whether TOTP is on and how many recovery codes remain.");
         me.MapPost("/recovery-codes", Regenerate).RateLimited(RateLimitedRoute.Enrolment)
+            .ProducesProblems(409, 429)
             .WithSummary("Replace the recovery codes with a new set, shown once.");
         app.MapGet("/api/admin/time", (TimeProvider time) =>
         {

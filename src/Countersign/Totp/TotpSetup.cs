@@ -4,7 +4,8 @@ public static class TotpSetup
 {
     public static IHostApplicationBuilder AddTotp(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<TotpOptions>().BindConfiguration(TotpOptions.Section);
+        builder.Services.AddOptions<TotpOptions>().BindValidated(TotpOptions.Section);
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<TotpOptions>, TotpOptionsValidator>();
         builder.Services.AddScoped<TotpService>();
         builder.Services.AddScoped<RecoveryCodes>();
         builder.Services.AddScoped<SecondFactorAdmin>();

@@ -69,3 +69,36 @@ public sealed class ConfigurationTests(ClosedRegistrationServer server) : IClass
         Assert.Equal(["admin", "client"], jwt.Claims.Where(c => c.Type == "roles").Select(c => c.Value).Order());
     }
 }
+
+public sealed class OptionsAtStartTests(SqliteServer server) : IClassFixture<SqliteServer>
+{
+    /// <summary>The sections read to compose the services (storage, Redis) and those that only bind, all checked together.</summary>
+    [Fact]
+    public async Task Bad_values_in_every_section_are_reported_together_at_start()
+    {
+        await using var app = CountersignApp.Build(CountersignApp.CreateBuilder(b =>
+        {
+            server.ConfigureBuilder(b);
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Storage:Provider"] = "Oracle",
+                ["Redis:Configuration"] = "127.0.0.1:1,abortConnect=maybe",
+                ["Tokens:InsecureDevCookies"] = "maybe",
+                ["Passkeys:RelyingPartyId"] = "https://example.com",
+                ["Passkeys:Origins:0"] = "login.example.com",
+                ["Totp:Issuer"] = "a:b",
+                ["Accounts:SelfRegistration"] = "perhaps",
+                ["Passwords:MinLength"] = "4",
+                ["LocalAdmin:SocketPath"] = "/" + new string('x', 120),
+            });
+        }));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => StartupTasks.PrepareAsync(app.Services, CancellationToken.None));
+        var messages = CountersignCli.ConfigurationErrors(error);
+        Assert.NotNull(messages);
+        foreach (var key in new[] { "Storage:Provider", "Redis:Configuration", "Tokens:InsecureDevCookies", "Passkeys:RelyingPartyId", "Passkeys:Origins",
+                     "Totp:Issuer", "Accounts:SelfRegistration", "Passwords:MinLength", "LocalAdmin:SocketPath" })
+        {
+            Assert.Contains(messages, m => m.Contains(key, StringComparison.Ordinal));
+        }
+    }
+}

@@ -152,15 +152,9 @@ public abstract class LockoutSuite(LockoutServer server) : ApiSuiteBase(server)
         Assert.Equal(HttpStatusCode.Unauthorized, (await Client.SendAsync(WithToken(HttpMethod.Get, "/api/me", token))).StatusCode);
     }
 
-    private async Task<string> AdminTokenAsync() => await TokenAsync(await UserWithRoleAsync(Accounts.Roles.Admin));
-}
-
-public sealed class SqliteLockoutTests(SqliteLockoutServer server) : LockoutSuite(server), IClassFixture<SqliteLockoutServer>;
-
-public sealed class PostgresLockoutTests(PostgresLockoutServer server) : LockoutSuite(server), IClassFixture<PostgresLockoutServer>
-{
+    /// <summary>In-memory store: through the running server's admin socket; Redis: on the shared store.</summary>
     [Fact]
-    public async Task The_cli_unlocks_through_the_shared_store()
+    public async Task The_cli_shows_and_clears_the_lock_the_running_server_enforces()
     {
         var name = await RegisterAsync();
         for (var i = 0; i < 5; i++)
@@ -168,11 +162,51 @@ public sealed class PostgresLockoutTests(PostgresLockoutServer server) : Lockout
             await Login(name, "wrong");
         }
         Assert.Equal((HttpStatusCode)423, (await Login(name, Password)).StatusCode);
-        Assert.Equal(0, await CountersignCli.Create(Server.ConfigureBuilder).Parse(["lockouts", "show", name]).InvokeAsync());
-        Assert.Equal(0, await CountersignCli.Create(Server.ConfigureBuilder).Parse(["lockouts", "unlock", name]).InvokeAsync());
+        var (exit, output, _) = await CliRunner.RunAsync(Server.ConfigureBuilder, "lockouts", "show", name);
+        Assert.Equal(0, exit);
+        Assert.Contains("failed attempts:    5", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("not locked", output, StringComparison.Ordinal);
+        Assert.Contains("remaining attempts: 0", output, StringComparison.Ordinal);
+
+        (exit, output, _) = await CliRunner.RunAsync(Server.ConfigureBuilder, "lockouts", "unlock", name);
+        Assert.Equal(0, exit);
+        Assert.Contains($"Unlocked {name}.", output, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await Login(name, Password)).StatusCode);
+        Assert.True(await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
+            .AnyAsync(e => e.Action == AuditActions.LockoutCleared && e.Username == name)));
+        (_, output, _) = await CliRunner.RunAsync(Server.ConfigureBuilder, "lockouts", "show", name);
+        Assert.Contains("not locked", output, StringComparison.Ordinal);
+    }
+
+    private async Task<string> AdminTokenAsync() => await TokenAsync(await UserWithRoleAsync(Accounts.Roles.Admin));
+}
+
+public sealed class SqliteLockoutTests(SqliteLockoutServer server) : LockoutSuite(server), IClassFixture<SqliteLockoutServer>
+{
+    [Fact]
+    public async Task Without_a_running_server_the_cli_says_so_changes_nothing_and_audits_nothing()
+    {
+        var name = await RegisterAsync();
+        void Elsewhere(WebApplicationBuilder b)
+        {
+            Server.ConfigureBuilder(b);
+            // The same database, but the socket of a server that is not running.
+            b.Configuration["LocalAdmin:SocketPath"] = Path.Combine(Path.GetTempPath(), $"cs-none-{Guid.NewGuid():N}.sock");
+        }
+        var (exit, output, error) = await CliRunner.RunAsync(Elsewhere, "lockouts", "unlock", name);
+        Assert.Equal(1, exit);
+        Assert.Equal("", output);
+        Assert.Contains("no server is running", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+        (exit, output, error) = await CliRunner.RunAsync(Elsewhere, "lockouts", "show", name);
+        Assert.Equal(1, exit);
+        Assert.DoesNotContain("not locked", output, StringComparison.Ordinal);
+        Assert.False(await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
+            .AnyAsync(e => e.Action == AuditActions.LockoutCleared && e.Username == name)));
     }
 }
+
+public sealed class PostgresLockoutTests(PostgresLockoutServer server) : LockoutSuite(server), IClassFixture<PostgresLockoutServer>;
 
 public class CaptchaServer(Database database, StateStore ephemeral) : TestServer(database, ephemeral)
 {

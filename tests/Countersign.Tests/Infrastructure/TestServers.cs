@@ -58,6 +58,7 @@ public class TestServer : IAsyncLifetime
         Settings["Secrets:MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         Settings["Secrets:Peppers:1"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         Settings["Audit:AttemptLogPath"] = AttemptLogPath;
+        Settings["LocalAdmin:SocketPath"] = Path.Combine(_folder, "admin.sock");
         Settings["Logging:LogLevel:Default"] = "Warning";
         // Every test client comes from 127.0.0.1: per-address defences are switched on only by the suites
         // that test them. Lockout is per username, and on everywhere.

@@ -21,7 +21,10 @@ using Microsoft.Extensions.DependencyInjection;
 /// seed: 10 weak passwords (from the top of zxcvbn's common-password list, which the attacker's
 /// dictionary also starts with), 10 medium (word + year + symbol patterns the dictionary holds further
 /// down), 10 strong (random) and 3 with TOTP enrolled.
-/// Usage: Countersign.Bench defences --server PATH/countersign.dll [--seconds 30] [--output docs/defences.md]
+/// Usage: Countersign.Bench defences --server PATH/countersign.dll [--seconds 30] [--output docs/defences.md] [--smoke]
+/// <c>--smoke</c> (scripts/test): two 1 s runs, brute force without defences and spraying against all of
+/// them, the table to a temporary file.
+/// A run fails when more than 0.1% of its attempts got no answer or a 5xx: those are defects, not defences.
 /// </summary>
 internal static class DefencesBench
 {
@@ -44,9 +47,10 @@ internal static class DefencesBench
     {
         string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         var serverDll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var seconds = int.Parse(Get("--seconds") ?? "30", CultureInfo.InvariantCulture);
-        var output = Get("--output") ?? "docs/defences.md";
+        var smoke = args.Contains("--smoke");
+        var seconds = int.Parse(Get("--seconds") ?? (smoke ? "1" : "30"), CultureInfo.InvariantCulture);
         var work = Directory.CreateTempSubdirectory("countersign-defences-").FullName;
+        var output = Get("--output") ?? (smoke ? Path.Combine(work, "defences.md") : "docs/defences.md");
 
         var (users, dictionary) = MakeUserSet();
         var usernames = Path.Combine(work, "usernames.txt");
@@ -60,6 +64,10 @@ internal static class DefencesBench
         {
             foreach (var mode in new[] { AttackMode.Spray, AttackMode.BruteForce })
             {
+                if (smoke && !(name == "no defences" && mode == AttackMode.BruteForce || name == "all" && mode == AttackMode.Spray))
+                {
+                    continue;
+                }
                 var folder = Path.Combine(work, $"{name.Replace(' ', '-')}-{mode}");
                 Directory.CreateDirectory(folder);
                 var config = new Dictionary<string, string>(settings)
@@ -83,6 +91,7 @@ internal static class DefencesBench
                 var report = await new AttackSimulator(settingsForRun, http, Console.Out).RunAsync(CancellationToken.None);
                 await File.WriteAllTextAsync(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report));
                 rows.Add((name, mode == AttackMode.Spray ? "spray" : "brute force", report));
+                Check($"{name}, {mode}", report);
                 server.Kill(entireProcessTree: true);
                 await server.WaitForExitAsync();
             }
@@ -90,6 +99,18 @@ internal static class DefencesBench
         await File.WriteAllTextAsync(output, Render(rows, users, dictionary.Count, seconds));
         Console.WriteLine($"wrote {output}");
         return 0;
+    }
+
+    /// <summary>Refusals (401, 423, 428, 429) are what is measured; no answer at all or a 5xx is a broken run.</summary>
+    private static void Check(string run, AttackReport report)
+    {
+        var broken = report.Outcomes.Where(o => o.Key == "network_error" || o.Key.StartsWith('5')).ToList();
+        var count = broken.Sum(o => o.Value);
+        if (report.Attempts == 0 || count > report.Attempts * 0.001)
+        {
+            throw new BenchFailedException(FormattableString.Invariant(
+                $"defences ({run}): {count:N0} of {report.Attempts:N0} attempts broke ({string.Join(", ", broken.Select(o => $"{o.Key}: {o.Value:N0}"))}); the table would be meaningless"));
+        }
     }
 
     private static Dictionary<string, string> Defences(bool lockout, bool rate, bool captcha) => new()
@@ -214,7 +235,7 @@ internal static class DefencesBench
             }
             await Task.Delay(200);
         }
-        throw new InvalidOperationException("the server did not become ready in 30 s");
+        throw new BenchFailedException("the server did not become ready in 30 s");
     }
 
     private static int FreePort()

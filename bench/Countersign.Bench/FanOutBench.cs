@@ -22,7 +22,10 @@ using Microsoft.AspNetCore.Hosting;
 /// pair, and how many receive their new words within 1 s of a window boundary. The server is the Release
 /// build in its own process on embedded defaults (SQLite, in-memory state); this process holds the N client
 /// connections (each process may open 20,000 files here, so the two sides cannot share one).
-/// Usage: bench/fanout/run [--connections 10000] [--rounds 3] [--period 10]
+/// Usage: bench/fanout/run [--connections 10000] [--rounds 3] [--period 10] [--smoke]
+/// <c>--smoke</c> (scripts/test): 100 connections, one boundary, a 2 s period.
+/// A run fails when more than 0.1% of the connections could not be opened or a boundary's push did not
+/// reach them at all (a late push is a figure; a lost one is a defect).
 /// </summary>
 internal static class FanOutBench
 {
@@ -30,9 +33,10 @@ internal static class FanOutBench
     {
         string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         var serverDll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var count = int.Parse(Get("--connections") ?? "10000", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture);
-        var period = int.Parse(Get("--period") ?? "10", CultureInfo.InvariantCulture);
+        var smoke = args.Contains("--smoke");
+        var count = int.Parse(Get("--connections") ?? (smoke ? "100" : "10000"), CultureInfo.InvariantCulture);
+        var rounds = int.Parse(Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
+        var period = int.Parse(Get("--period") ?? (smoke ? "2" : "10"), CultureInfo.InvariantCulture);
         var work = Directory.CreateTempSubdirectory("countersign-fanout-").FullName;
         var settings = new Dictionary<string, string?>
         {
@@ -112,15 +116,18 @@ internal static class FanOutBench
             first += periodMs;
         }
         var boundaries = Enumerable.Range(0, rounds).Select(r => first + r * periodMs).ToList();
-        await Task.Delay(TimeSpan.FromMilliseconds(boundaries[^1] + 5000 - now));
+        // Pushes later than this count as lost.
+        await Task.Delay(TimeSpan.FromMilliseconds(boundaries[^1] + (smoke ? 2000 : 5000) - now));
 
         var byWindow = received.GroupBy(r => r.WindowEnd).ToDictionary(g => g.Key, g => g.Select(r => r.At).ToList());
         var within = new List<int>();
+        var lost = 0;
         foreach (var boundary in boundaries)
         {
             // The push for the window that starts at the boundary carries that window's end.
             var latencies = (byWindow.GetValueOrDefault(boundary + periodMs) ?? []).Select(at => (double)(at - boundary)).Order().ToList();
             within.Add(latencies.Count(l => l <= 1000));
+            lost = Math.Max(lost, connected - latencies.Count);
             Console.WriteLine(FormattableString.Invariant(
                 $"boundary {DateTimeOffset.FromUnixTimeMilliseconds(boundary):HH:mm:ss}: received {latencies.Count:N0} of {connected:N0}, within 1 s {within[^1]:N0}, latency p50 {Percentile(latencies, 0.5):N0} ms, p95 {Percentile(latencies, 0.95):N0} ms, max {(latencies.Count > 0 ? latencies[^1] : double.NaN):N0} ms"));
         }
@@ -128,6 +135,11 @@ internal static class FanOutBench
             $"median within 1 s: {within.Order().ElementAt(within.Count / 2):N0} of {connected:N0} connections; {closed:N0} closed during the run; server RSS {server.ResidentMiB():N0} MiB"));
 
         await Task.WhenAll(connections.Where(c => c is not null).Select(c => c.DisposeAsync().AsTask()));
+        if (failures > count * 0.001 || lost > count * 0.001 || connected == 0)
+        {
+            throw new BenchFailedException(FormattableString.Invariant(
+                $"fan-out: {failures:N0} of {count:N0} connections failed to open and up to {lost:N0} connected clients got no push for a boundary; more than 0.1%, so the figures would be meaningless"));
+        }
         return 0;
     }
 

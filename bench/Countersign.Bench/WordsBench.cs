@@ -6,15 +6,17 @@ using Countersign.CallVerification;
 /// <summary>
 /// Call-verification words derived per second on one thread (the goal is ≥ 1,000,000/s on one core),
 /// beside its baseline in the same run: a bare HMAC-SHA256 of the same 13-byte message.
-/// Usage: Countersign.Bench words [--seconds 3] [--rounds 3]   (pin it: taskset -c 1 …)
+/// Usage: Countersign.Bench words [--seconds 3] [--rounds 3] [--smoke]   (bench/words/run pins it to one core)
+/// <c>--smoke</c> (scripts/test): one round of 0.2 s.
 /// </summary>
 internal static class WordsBench
 {
     public static int Run(string[] args)
     {
         string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var seconds = double.Parse(Get("--seconds") ?? "3", CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture);
+        var smoke = args.Contains("--smoke");
+        var seconds = double.Parse(Get("--seconds") ?? (smoke ? "0.2" : "3"), CultureInfo.InvariantCulture);
+        var rounds = int.Parse(Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
         var list = WordLists.For("en");
         var secret = RandomNumberGenerator.GetBytes(32);
         var derive = new List<double>();

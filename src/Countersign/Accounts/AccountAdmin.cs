@@ -1,5 +1,4 @@
 using Countersign.Audit;
-using Countersign.Sessions;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -13,9 +12,8 @@ namespace Countersign.Accounts;
 public sealed class AccountAdmin(
     CountersignDb db,
     UserManager<User> users,
-    SessionService sessions,
+    IEnumerable<IAccountObserver> observers,
     AuditLog audit,
-    CallVerification.PairService pairs,
     TimeProvider time)
 {
     /// <summary>Creates an account; a failed result lists every reason at once.</summary>
@@ -49,8 +47,9 @@ public sealed class AccountAdmin(
         {
             Check(await users.AddToRoleAsync(user, role));
         }
-        await audit.RecordAsync(db, new(action, user.Id, user.UserName, clientIp,
-            SessionService.Detail(new { actor, roles })), ct);
+        audit.Add(db, new(action, user.Id, user.UserName, clientIp,
+            AuditDetail.Of(new { actor, roles })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return (user, result);
     }
@@ -73,8 +72,9 @@ public sealed class AccountAdmin(
         {
             return result;
         }
-        await audit.RecordAsync(db, new(AuditActions.UserImported, user.Id, user.UserName, null,
-            SessionService.Detail(new { actor, hash = "bcrypt" })), ct);
+        audit.Add(db, new(AuditActions.UserImported, user.Id, user.UserName, null,
+            AuditDetail.Of(new { actor, hash = "bcrypt" })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return result;
     }
@@ -89,7 +89,7 @@ public sealed class AccountAdmin(
             Check(await users.UpdateAsync(user));
             if (disabled)
             {
-                await sessions.RevokeAllAsync(user.Id, "user_disabled", ct);
+                await EndSignInsAsync(user.Id, "user_disabled", ct);
             }
         }, ct);
 
@@ -108,7 +108,7 @@ public sealed class AccountAdmin(
         {
             user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
             Check(await users.UpdateSecurityStampAsync(user));
-            await sessions.RevokeAllAsync(user.Id, "password_changed", ct);
+            await EndSignInsAsync(user.Id, "password_changed", ct);
         }, ct);
         return IdentityResult.Success;
     }
@@ -130,7 +130,7 @@ public sealed class AccountAdmin(
     /// </summary>
     public async Task<bool> SetLanguageAsync(User user, string language, CancellationToken ct = default)
     {
-        if (!CallVerification.WordLists.Languages.Contains(language))
+        if (!Languages.Supported.Contains(language))
         {
             return false;
         }
@@ -139,13 +139,17 @@ public sealed class AccountAdmin(
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
             await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.Language, language), ct);
-            await audit.RecordAsync(db, new(AuditActions.LanguageChanged, user.Id, user.UserName, null,
-                Sessions.SessionService.Detail(new { from = previous, to = language })), ct);
+            audit.Add(db, new(AuditActions.LanguageChanged, user.Id, user.UserName, null,
+                AuditDetail.Of(new { from = previous, to = language })));
+            await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
         if (previous != language)
         {
-            await pairs.RefreshAsync(user.Id, ct);
+            foreach (var observer in observers)
+            {
+                await observer.LanguageChangedAsync(user.Id, ct);
+            }
         }
         return true;
     }
@@ -165,8 +169,17 @@ public sealed class AccountAdmin(
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await change();
-        await audit.RecordAsync(db, new(action, user.Id, user.UserName, null, SessionService.Detail(new { actor, detail })), ct);
+        audit.Add(db, new(action, user.Id, user.UserName, null, AuditDetail.Of(new { actor, detail })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+    }
+
+    private async Task EndSignInsAsync(Guid userId, string reason, CancellationToken ct)
+    {
+        foreach (var observer in observers)
+        {
+            await observer.SignInsEndedAsync(userId, reason, ct);
+        }
     }
 
     private static void Check(IdentityResult result)

@@ -40,10 +40,10 @@ public static class AccountsApi
         if (string.IsNullOrWhiteSpace(body.Username) || string.IsNullOrEmpty(body.Password))
         {
             return Problems.InvalidRequest("username and password are required.",
-                Sessions.SessionsApi.Missing(("username", body.Username?.Trim()), ("password", body.Password)));
+                Problems.Missing(("username", body.Username?.Trim()), ("password", body.Password)));
         }
         var (user, result) = await accounts.CreateAsync(body.Username, body.Password, body.Email, [],
-            AuditActions.Register, actor: null, http.Connection.RemoteIpAddress?.ToString(), ct);
+            AuditActions.Register, actor: null, ClientInfo.IpOf(http), ct);
         if (user is not null)
         {
             return TypedResults.Created($"/api/me", new RegisteredAccount(user.Id, user.UserName!));
@@ -79,7 +79,7 @@ public static class AccountsApi
         }
         return await accounts.SetLanguageAsync(user, body.Language?.Trim().ToLowerInvariant() ?? "", ct)
             ? TypedResults.NoContent()
-            : Problems.InvalidRequest($"language must be one of: {string.Join(", ", CallVerification.WordLists.Languages)}.",
+            : Problems.InvalidRequest($"language must be one of: {string.Join(", ", Languages.Supported)}.",
                 new Dictionary<string, string[]> { ["language"] = ["Unsupported language."] });
     }
 }

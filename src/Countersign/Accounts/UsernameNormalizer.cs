@@ -21,6 +21,13 @@ public sealed class UsernameValidator : IUserValidator<User>
 {
     public const int MaxLength = 64;
 
+    /// <summary>
+    /// Whether a name typed at sign-in could be an account's at all: no longer than registration allows
+    /// (after NFKC, which can expand a character into many). Longer ones are refused before any work (M3).
+    /// </summary>
+    public static bool IsPlausible(string typed) =>
+        typed.Length <= MaxLength * 4 && UsernameNormalizer.Canonical(typed).Length <= MaxLength;
+
     public Task<IdentityResult> ValidateAsync(UserManager<User> manager, User user)
     {
         var name = user.UserName ?? "";

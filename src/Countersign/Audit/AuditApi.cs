@@ -1,4 +1,4 @@
-using Countersign.Sessions;
+using Countersign.Operations;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -25,7 +25,8 @@ public static class AuditApi
         var query = db.AuditEvents.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(user))
         {
-            var name = Accounts.UsernameNormalizer.Canonical(user);
+            // Rows keep the name as accounts spell it (trimmed, NFKC: Accounts/UsernameNormalizer.cs).
+            var name = user.Trim().Normalize(System.Text.NormalizationForm.FormKC);
             query = Guid.TryParse(user, out var id) ? query.Where(e => e.UserId == id) : query.Where(e => e.Username == name);
         }
         if (!string.IsNullOrWhiteSpace(action))
@@ -43,17 +44,5 @@ public static class AuditApi
         var rows = await query.OrderByDescending(e => e.Id).Take(take + 1).ToListAsync(ct);
         var page = rows.Take(take).Select(e => new AuditEventView(e.Id, e.At, e.Action, e.UserId, e.Username, e.ClientIp, e.Detail)).ToList();
         return TypedResults.Ok(new AuditPage(page, rows.Count > take ? page[^1].Id : null));
-    }
-}
-
-public static class AuditSetup
-{
-    public static IHostApplicationBuilder AddAudit(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
-        builder.Services.AddSingleton<AuditLog>();
-        builder.Services.AddSingleton<AttemptLog>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AttemptLog>());
-        return builder;
     }
 }

@@ -47,25 +47,25 @@ public static class CallsApi
     {
         if (string.IsNullOrWhiteSpace(body.Word))
         {
-            return Problems.InvalidRequest("word is required.", SessionsApi.Missing(("word", body.Word)));
+            return Problems.InvalidRequest("word is required.", Problems.Missing(("word", body.Word)));
         }
-        return await pairs.VerifyAsync(user.UserId(), user.Identity?.Name, id, body.Word, http.Connection.RemoteIpAddress?.ToString(), ct) is { } match
+        return await pairs.VerifyAsync(user.UserId(), user.Identity?.Name, id, body.Word, ClientInfo.IpOf(http), ct) is { } match
             ? TypedResults.Ok(new VerifyResult(match))
             : NotFound();
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> StartCall(Guid id, ClaimsPrincipal user, PairService pairs, CancellationToken ct) =>
-        await pairs.StartCallAsync(user.UserId(), user.Identity?.Name, id, ct) ? TypedResults.NoContent() : NotFound();
+    private static async Task<Results<NoContent, ProblemHttpResult>> StartCall(Guid id, ClaimsPrincipal user, CallNotices notices, CancellationToken ct) =>
+        await notices.StartCallAsync(user.UserId(), user.Identity?.Name, id, ct) ? TypedResults.NoContent() : NotFound();
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> EndCall(Guid id, ClaimsPrincipal user, PairService pairs, CancellationToken ct) =>
-        await pairs.EndCallAsync(user.UserId(), user.Identity?.Name, id, ct) ? TypedResults.NoContent() : NotFound();
+    private static async Task<Results<NoContent, ProblemHttpResult>> EndCall(Guid id, ClaimsPrincipal user, CallNotices notices, CancellationToken ct) =>
+        await notices.EndCallAsync(user.UserId(), user.Identity?.Name, id, ct) ? TypedResults.NoContent() : NotFound();
 
     private static async Task<Results<Created<PairSummary>, ProblemHttpResult>> Create([FromBody] CreatePairRequest body, PairService pairs,
         ClaimsPrincipal user, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(body.Advisor) || string.IsNullOrWhiteSpace(body.Client))
         {
-            return Problems.InvalidRequest("advisor and client are required.", SessionsApi.Missing(("advisor", body.Advisor), ("client", body.Client)));
+            return Problems.InvalidRequest("advisor and client are required.", Problems.Missing(("advisor", body.Advisor), ("client", body.Client)));
         }
         var (pair, error) = await pairs.CreateAsync(body.Advisor, body.Client, user.Identity?.Name, ct);
         return error switch
@@ -87,29 +87,4 @@ public static class CallsApi
     };
 
     private static ProblemHttpResult NotFound() => Problems.Of(StatusCodes.Status404NotFound, "not_found", "No such pair of yours.");
-}
-
-public static class CallVerificationSetup
-{
-    public static IHostApplicationBuilder AddCallVerification(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<CallVerificationOptions>().BindConfiguration(CallVerificationOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<CallVerificationOptions>, CallVerificationOptionsValidator>();
-        builder.Services.AddScoped<PairService>();
-        builder.Services.AddSingleton<LocalConnections>();
-        builder.Services.AddSingleton<Microsoft.AspNetCore.SignalR.IUserIdProvider, SubjectUserIdProvider>();
-        builder.Services.AddHostedService<WordRotation>();
-        builder.Services.AddSingleton<ShownAudit>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<ShownAudit>());
-        var signalR = builder.Services.AddSignalR(o => o.EnableDetailedErrors = false)
-            .AddJsonProtocol(o => o.PayloadSerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
-        var redis = builder.Configuration.GetSection(Ephemeral.RedisOptions.Section).Get<Ephemeral.RedisOptions>();
-        if (!string.IsNullOrWhiteSpace(redis?.Configuration))
-        {
-            // The backplane: a message for a user reaches the node that holds their connection.
-            signalR.AddStackExchangeRedis(redis.Configuration, o => o.Configuration.ChannelPrefix =
-                StackExchange.Redis.RedisChannel.Literal(redis.KeyPrefix + "signalr"));
-        }
-        return builder;
-    }
 }

@@ -12,40 +12,10 @@ using Microsoft.Extensions.Options;
 
 namespace Countersign.CallVerification;
 
-/// <summary>
-/// One pair as its viewer sees it. <c>CounterpartPresence</c> is <c>active</c> (used the page in the last two
-/// windows), <c>online</c> (connected) or <c>offline</c>; <c>CounterpartOnline</c> is true for the first two.
-/// </summary>
-public sealed record PairView(Guid PairId, string Counterpart, string MyRole, string MyWord, string TheirWord, DateTimeOffset WindowEndsAt,
-    bool CounterpartOnline, string CounterpartPresence, bool Calling);
-
-public sealed record CallNotice(Guid PairId, bool Calling);
-
-public sealed record PresenceNotice(Guid PairId, string Presence);
-
-public static class Presence
-{
-    public const string Active = "active";
-    public const string Online = "online";
-    public const string Offline = "offline";
-}
-
-public sealed record PairSummary(Guid Id, string Advisor, string Client, DateTimeOffset CreatedAt);
-
-public enum PairError
-{
-    None,
-    UnknownAdvisor,
-    UnknownClient,
-    NotAnAdvisor,
-    NotAClient,
-    AlreadyPaired,
-}
-
 /// <summary>Pairs and their words: administration, what each side sees, verification and the calling flag.</summary>
 public sealed class PairService(
     CountersignDb db, UserManager<User> users, SecretStore secrets, IEphemeralStore store, AuditLog audit,
-    IOptionsMonitor<CallVerificationOptions> options, TimeProvider time, IHubContext<CallsHub> hub, ShownAudit shownAudit)
+    IOptionsMonitor<CallVerificationOptions> options, TimeProvider time, ShownAudit shownAudit)
 {
     public async Task<(Pair? Pair, PairError Error)> CreateAsync(string advisorName, string clientName, string? actor, CancellationToken ct = default)
     {
@@ -67,8 +37,9 @@ public sealed class PairService(
         };
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         db.Set<Pair>().Add(pair);
-        await audit.RecordAsync(db, new(AuditActions.PairCreated, advisor.Id, advisor.UserName, null,
-            SessionService.Detail(new { pair_id = pair.Id, client = client.UserName, actor })), ct);
+        audit.Add(db, new(AuditActions.PairCreated, advisor.Id, advisor.UserName, null,
+            AuditDetail.Of(new { pair_id = pair.Id, client = client.UserName, actor })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return (pair, PairError.None);
     }
@@ -80,7 +51,8 @@ public sealed class PairService(
         {
             return false;
         }
-        await audit.RecordAsync(db, new(AuditActions.PairRemoved, null, null, null, SessionService.Detail(new { pair_id = pairId, actor })), ct);
+        audit.Add(db, new(AuditActions.PairRemoved, null, null, null, AuditDetail.Of(new { pair_id = pairId, actor })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return true;
     }
@@ -242,7 +214,7 @@ public sealed class PairService(
         var match = windows.Any(w => string.Equals(WordDerivation.Word(mac, theirs, w, list), heard, StringComparison.Ordinal));
 
         await audit.RecordAloneAsync(db, new(match ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
-            SessionService.Detail(new { pair_id = pairId, window, checked_role = theirs.ToString().ToLowerInvariant() })), ct);
+            AuditDetail.Of(new { pair_id = pairId, window, checked_role = theirs.ToString().ToLowerInvariant() })), ct);
         return match;
     }
 
@@ -258,27 +230,28 @@ public sealed class PairService(
         }
         var window = CurrentWindow();
         await audit.RecordAloneAsync(db, new(matched ? AuditActions.CallWordMatched : AuditActions.PossibleImpersonation, userId, username, clientIp,
-            SessionService.Detail(new { pair_id = pairId, window, method = "tap" })), ct);
+            AuditDetail.Of(new { pair_id = pairId, window, method = "tap" })), ct);
         return true;
     }
 
     /// <summary>The advisor marks "I am calling this client now"; the client's page shows it while it lasts.</summary>
-    public Task<bool> StartCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default) =>
+    /// <summary>Marks the advisor's own pair as being called; the pair's client, or null when the pair is not the advisor's.</summary>
+    public Task<Guid?> StartCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default) =>
         MarkCallAsync(advisorId, username, pairId, calling: true, ct);
 
-    public Task<bool> EndCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default) =>
+    public Task<Guid?> EndCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default) =>
         MarkCallAsync(advisorId, username, pairId, calling: false, ct);
 
     /// <summary>
-    /// Sets or clears the calling mark of the advisor's own pair, audits it and tells the pair's client, on
-    /// whichever node they are connected. False when the pair is not the advisor's.
+    /// Sets or clears the calling mark of the advisor's own pair and audits it; returns the pair's client to
+    /// tell (<see cref="CallNotices"/>), or null when the pair is not the advisor's.
     /// </summary>
-    private async Task<bool> MarkCallAsync(Guid advisorId, string? username, Guid pairId, bool calling, CancellationToken ct)
+    private async Task<Guid?> MarkCallAsync(Guid advisorId, string? username, Guid pairId, bool calling, CancellationToken ct)
     {
         var clientId = await db.Set<Pair>().Where(p => p.Id == pairId && p.AdvisorId == advisorId).Select(p => (Guid?)p.ClientId).FirstOrDefaultAsync(ct);
         if (clientId is null)
         {
-            return false;
+            return null;
         }
         await store.DeleteAsync(CallKey(pairId));
         if (calling)
@@ -287,9 +260,8 @@ public sealed class PairService(
                 options.CurrentValue.CallDuration);
         }
         await audit.RecordAloneAsync(db, new(calling ? AuditActions.CallStarted : AuditActions.CallEnded, advisorId, username, null,
-            SessionService.Detail(new { pair_id = pairId })), ct);
-        await hub.Clients.User(clientId.Value.ToString()).SendAsync("call", new CallNotice(pairId, calling), ct);
-        return true;
+            AuditDetail.Of(new { pair_id = pairId })), ct);
+        return clientId;
     }
 
     public Task RecordSessionTimeoutAsync(Guid userId, CancellationToken ct = default) =>
@@ -311,30 +283,16 @@ public sealed class PairService(
         return store.SetIfAbsentAsync(PresenceKey(kind, userId, CurrentWindow()), "1", period * 2);
     }
 
-    /// <summary>
-    /// Sends the user and their counterparts, wherever they are connected, their current words again: after
-    /// the client's language changed, both words of their pairs did.
-    /// </summary>
-    public async Task RefreshAsync(Guid userId, CancellationToken ct = default)
-    {
-        var counterparts = await db.Set<Pair>().Where(p => p.AdvisorId == userId || p.ClientId == userId)
+    /// <summary>The user and everyone they are paired with.</summary>
+    public Task<List<Guid>> CounterpartsAsync(Guid userId, CancellationToken ct = default) =>
+        db.Set<Pair>().Where(p => p.AdvisorId == userId || p.ClientId == userId)
             .Select(p => p.AdvisorId == userId ? p.ClientId : p.AdvisorId).Distinct().ToListAsync(ct);
-        foreach (var user in counterparts.Append(userId))
-        {
-            await hub.Clients.User(user.ToString()).SendAsync("words", await ForUserAsync(user, null, 0, 200, ct), time.GetUtcNow(), ct);
-        }
-    }
 
-    /// <summary>Tells the user's counterparts, wherever they are connected, that the user is active now.</summary>
-    public async Task AnnounceActiveAsync(Guid userId, CancellationToken ct = default)
-    {
-        var pairs = await db.Set<Pair>().Where(p => p.AdvisorId == userId || p.ClientId == userId)
-            .Select(p => new { p.Id, Counterpart = p.AdvisorId == userId ? p.ClientId : p.AdvisorId }).ToListAsync(ct);
-        foreach (var pair in pairs)
-        {
-            await hub.Clients.User(pair.Counterpart.ToString()).SendAsync("presence", new PresenceNotice(pair.Id, Presence.Active), ct);
-        }
-    }
+    /// <summary>The user's pairs, each with the counterpart.</summary>
+    public async Task<List<(Guid Pair, Guid Counterpart)>> PairsOfAsync(Guid userId, CancellationToken ct = default) =>
+        [.. (await db.Set<Pair>().Where(p => p.AdvisorId == userId || p.ClientId == userId)
+            .Select(p => new { p.Id, Counterpart = p.AdvisorId == userId ? p.ClientId : p.AdvisorId }).ToListAsync(ct))
+            .Select(p => (p.Id, p.Counterpart))];
 
     private long CurrentWindow() => WordDerivation.WindowAt(time.GetUtcNow(), options.CurrentValue.Period);
 

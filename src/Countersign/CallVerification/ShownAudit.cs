@@ -48,7 +48,7 @@ public sealed partial class ShownAudit(IServiceScopeFactory scopes, ILogger<Show
         while (batch.Count < 20_000 && _pending.Reader.TryRead(out var item))
         {
             batch.Add(new AuditEntry(AuditActions.CallWordsShown, item.User, null, null,
-                SessionService.Detail(new { pair_id = item.Pair, window = item.Window })));
+                AuditDetail.Of(new { pair_id = item.Pair, window = item.Window })));
         }
         if (batch.Count == 0)
         {
@@ -59,7 +59,8 @@ public sealed partial class ShownAudit(IServiceScopeFactory scopes, ILogger<Show
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            await scope.ServiceProvider.GetRequiredService<AuditLog>().RecordManyAsync(db, batch, ct);
+            scope.ServiceProvider.GetRequiredService<AuditLog>().AddMany(db, batch);
+            await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -39,7 +39,8 @@ internal static class KeysCommands
         var key = secrets.Rotate();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var kid = await SigningKeys.AddKeyAsync(db, secrets, time, ct);
-        await services.GetRequiredService<AuditLog>().RecordAsync(db, new(AuditActions.KeyRotated, Detail: SessionService.Detail(new { key_id = key.KeyId, kid })), ct);
+        services.GetRequiredService<AuditLog>().Add(db, new(AuditActions.KeyRotated, Detail: AuditDetail.Of(new { key_id = key.KeyId, kid })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return (key.KeyId, kid);
     }
@@ -48,8 +49,9 @@ internal static class KeysCommands
     {
         var db = services.GetRequiredService<CountersignDb>();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var count = await services.GetRequiredService<SecretStore>().ReencryptAllAsync(ct);
-        await services.GetRequiredService<AuditLog>().RecordAsync(db, new(AuditActions.SecretsReencrypted, Detail: SessionService.Detail(new { count })), ct);
+        var count = await services.GetRequiredService<SecretStore>().ReencryptAllAsync(services.GetServices<IProtectedSecrets>(), ct);
+        services.GetRequiredService<AuditLog>().Add(db, new(AuditActions.SecretsReencrypted, Detail: AuditDetail.Of(new { count })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return count;
     }

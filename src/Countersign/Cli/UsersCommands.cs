@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Countersign.Accounts;
 using Countersign.Audit;
+using Countersign.Operations;
 using Microsoft.AspNetCore.Identity;
 
 namespace Countersign.Cli;
@@ -112,7 +113,7 @@ internal static class UsersCommands
         users.Add(WithUser("reset-mfa", "Remove the account's authenticator app, recovery codes and passkeys, so it can enrol again (audited).", configure, name,
             async (services, user, ct) =>
             {
-                await services.GetRequiredService<Totp.SecondFactorAdmin>().RemoveAsync(user, "admin_cli", null, new Sessions.ClientInfo(null, null),
+                await services.GetRequiredService<Totp.SecondFactorAdmin>().RemoveAsync(user, "admin_cli", null, new ClientInfo(null, null),
                     passkeysToo: true, ct);
                 Console.WriteLine($"Second factors of {user.UserName} are reset; its sessions are ended.");
                 return 0;

@@ -1,6 +1,5 @@
 using Countersign.Audit;
 using Countersign.Operations;
-using Countersign.Sessions;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
@@ -30,33 +29,7 @@ public static class DefencesApi
 
     private static async Task<NoContent> Unlock(string username, LockoutAdmin admin, HttpContext http, CancellationToken ct)
     {
-        await admin.UnlockAsync(username, http.User.Identity?.Name, http.Connection.RemoteIpAddress?.ToString(), ct);
+        await admin.UnlockAsync(username, http.User.Identity?.Name, ClientInfo.IpOf(http), ct);
         return TypedResults.NoContent();
-    }
-}
-
-/// <summary>Unlocking, from the API or the CLI: the ephemeral state cleared and the act audited.</summary>
-public sealed class LockoutAdmin(Lockout lockout, ILookupNormalizer normalizer, CountersignDb db, AuditLog audit)
-{
-    public async Task UnlockAsync(string username, string? actor, string? clientIp, CancellationToken ct = default)
-    {
-        await lockout.ClearAsync(normalizer.NormalizeName(username)!);
-        await audit.RecordAloneAsync(db, new(AuditActions.LockoutCleared, null, Accounts.UsernameNormalizer.Canonical(username), clientIp,
-            SessionService.Detail(new { actor })), ct);
-    }
-}
-
-public static class DefencesSetup
-{
-    public static IHostApplicationBuilder AddDefences(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<DefencesOptions>().BindConfiguration(DefencesOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<DefencesOptions>, DefencesOptionsValidator>();
-        builder.Services.AddSingleton<Lockout>();
-        builder.Services.AddSingleton<ClientFailures>();
-        builder.Services.AddSingleton<RateLimiter>();
-        builder.Services.AddSingleton<Captcha>();
-        builder.Services.AddScoped<LockoutAdmin>();
-        return builder;
     }
 }

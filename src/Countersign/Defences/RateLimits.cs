@@ -63,7 +63,7 @@ public static class RateLimitExtensions
         {
             var http = context.HttpContext;
             var limiter = http.RequestServices.GetRequiredService<RateLimiter>();
-            if (await limiter.HitAsync(route, http.Connection.RemoteIpAddress?.ToString()) is { } wait)
+            if (await limiter.HitAsync(route, ClientInfo.IpOf(http)) is { } wait)
             {
                 return TooManyRequests(http, wait);
             }

@@ -7,8 +7,8 @@ namespace Countersign.Ephemeral;
 /// </summary>
 public interface IEphemeralStore
 {
-    /// <summary>Adds one and returns the new value; the expiry is set when the key is created.</summary>
-    Task<long> IncrementAsync(string key, TimeSpan expiry);
+    /// <summary>Adds <paramref name="by"/> (one, or a negative number to count down) and returns the new value; the expiry is set when the key is created.</summary>
+    Task<long> IncrementAsync(string key, TimeSpan expiry, long by = 1);
 
     /// <summary>Stores the value only if the key is absent; true when this call stored it.</summary>
     Task<bool> SetIfAbsentAsync(string key, string value, TimeSpan expiry);

@@ -10,15 +10,16 @@ public sealed class MemoryEphemeralStore(TimeProvider time) : IEphemeralStore
     private readonly Lock _sweepLock = new();
     private long _operations;
 
-    public Task<long> IncrementAsync(string key, TimeSpan expiry)
+    public Task<long> IncrementAsync(string key, TimeSpan expiry, long by = 1)
     {
         Sweep();
         var now = time.GetUtcNow();
+        var first = by.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var entry = _entries.AddOrUpdate(key,
-            _ => new Entry("1", now + expiry),
+            _ => new Entry(first, now + expiry),
             (_, old) => old.ExpiresAt <= now
-                ? new Entry("1", now + expiry)
-                : old with { Value = (long.Parse(old.Value, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                ? new Entry(first, now + expiry)
+                : old with { Value = (long.Parse(old.Value, System.Globalization.CultureInfo.InvariantCulture) + by).ToString(System.Globalization.CultureInfo.InvariantCulture) });
         return Task.FromResult(long.Parse(entry.Value, System.Globalization.CultureInfo.InvariantCulture));
     }
 

@@ -8,13 +8,13 @@ public sealed class RedisEphemeralStore(IConnectionMultiplexer redis, string key
     // INCR then PEXPIRE only on creation, in one script so a crash between them cannot leave a counter
     // that never expires.
     private static readonly LuaScript IncrementScript = LuaScript.Prepare(
-        "local v = redis.call('INCR', @key) if v == 1 then redis.call('PEXPIRE', @key, @ms) end return v");
+        "local v = redis.call('INCRBY', @key, @by) if v == tonumber(@by) then redis.call('PEXPIRE', @key, @ms) end return v");
 
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task<long> IncrementAsync(string key, TimeSpan expiry) =>
+    public async Task<long> IncrementAsync(string key, TimeSpan expiry, long by = 1) =>
         (long)await Db.ScriptEvaluateAsync(IncrementScript,
-            new { key = (RedisKey)(keyPrefix + key), ms = (long)expiry.TotalMilliseconds });
+            new { key = (RedisKey)(keyPrefix + key), ms = (long)expiry.TotalMilliseconds, by });
 
     public Task<bool> SetIfAbsentAsync(string key, string value, TimeSpan expiry) =>
         Db.StringSetAsync(keyPrefix + key, value, expiry, When.NotExists);

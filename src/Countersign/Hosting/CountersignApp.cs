@@ -8,6 +8,7 @@ using Countersign.Operations;
 using Countersign.Passkeys;
 using Countersign.Secrets;
 using Countersign.Sessions;
+using Countersign.SignIn;
 using Countersign.Storage;
 using Countersign.Totp;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -43,9 +44,11 @@ public static class CountersignApp
         builder.AddSessions();
         builder.AddDefences();
         builder.AddTotp();
+        builder.AddSignIn();
         builder.AddPasskeys();
         builder.AddCallVerification();
         builder.AddOperations();
+        builder.AddClientAddress();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;
@@ -54,6 +57,7 @@ public static class CountersignApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        app.UseClientAddress();
         app.UseOperations();
         app.UseStaticFiles(new StaticFileOptions
         {
@@ -63,6 +67,7 @@ public static class CountersignApp
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapAccounts();
+        app.MapSignIn();
         app.MapSessions();
         app.MapDefences();
         app.MapTotp();

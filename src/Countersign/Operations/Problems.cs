@@ -26,4 +26,10 @@ public static class Problems
     /// <summary>The one answer to every failed sign-in, whatever the cause.</summary>
     public static ProblemHttpResult InvalidCredentials() =>
         Of(StatusCodes.Status401Unauthorized, "invalid_credentials", "The username or password is incorrect.");
+
+    /// <summary>The <c>errors</c> map of a 400 for required fields that were left out or empty.</summary>
+    public static Dictionary<string, string[]> Missing(params (string Name, string? Value)[] fields) =>
+        fields.Where(f => string.IsNullOrEmpty(f.Value)).ToDictionary(f => f.Name, _ => Required);
+
+    private static readonly string[] Required = ["This field is required."];
 }

@@ -1,3 +1,5 @@
+using Countersign.Audit;
+using Countersign.Operations;
 using Countersign.Sessions;
 using Countersign.Totp;
 using Microsoft.AspNetCore.Authorization;
@@ -71,8 +73,9 @@ public sealed class AccountModel(
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         if ((await change(Account, passkey)).Succeeded)
         {
-            await audit.RecordAsync(db, new(action, Account.Id, Account.UserName, HttpContext.Connection.RemoteIpAddress?.ToString(),
-                SessionService.Detail(new { name = passkey.Name })), ct);
+            audit.Add(db, new(action, Account.Id, Account.UserName, ClientInfo.IpOf(HttpContext),
+                AuditDetail.Of(new { name = passkey.Name })));
+            await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
         return RedirectToPage();
@@ -157,7 +160,7 @@ public sealed class AccountModel(
         }
         // The password check below is a guess like any other: the same per-address limit as a second-factor
         // step, as the API's DELETE /api/me/totp has (ASVS 2.2.1).
-        if (await limiter.HitAsync(Defences.RateLimitedRoute.SecondFactor, HttpContext.Connection.RemoteIpAddress?.ToString()) is { } wait)
+        if (await limiter.HitAsync(Defences.RateLimitedRoute.SecondFactor, ClientInfo.IpOf(HttpContext)) is { } wait)
         {
             Message = $"Too many attempts. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.";
             Response.StatusCode = StatusCodes.Status429TooManyRequests;

@@ -1,4 +1,5 @@
 using Countersign.CallVerification;
+using Countersign.Operations;
 using Countersign.Sessions;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using Countersign.Defences;
+using Countersign.Operations;
 using Countersign.Sessions;
+using Countersign.SignIn;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
@@ -15,10 +17,9 @@ namespace Countersign.Pages;
 /// When a second factor is needed, the page asks for it on a second step without re-sending the password:
 /// the first step hands out a signed, five-minute, single-use step token naming the user.
 /// </summary>
-public sealed class LoginModel(
-    PasswordLogin login, RateLimiter limiter, ClientFailures clientFailures, Captcha captcha, StepTokens steps) : PageModel
+public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures, Captcha captcha, StepTokens steps) : PageModel
 {
-    public const string InvalidCredentials = "The username or password is incorrect.";
+    public const string InvalidCredentials = SignInPageText.InvalidCredentials;
 
     [BindProperty]
     public string? Username { get; set; }
@@ -43,12 +44,12 @@ public sealed class LoginModel(
     /// <summary>A fresh challenge for the widget, when this client must solve one.</summary>
     public string? CaptchaJson { get; private set; }
 
-    private string? ClientIp => HttpContext.Connection.RemoteIpAddress?.ToString();
+    private ClientInfo Client => ClientInfo.From(HttpContext);
 
     public async Task OnGetAsync()
     {
         StepToken = null;
-        if (await clientFailures.RequireCaptchaAsync(ClientIp))
+        if (await clientFailures.RequireCaptchaAsync(Client.Ip))
         {
             NewChallenge();
         }
@@ -57,44 +58,30 @@ public sealed class LoginModel(
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
     {
         StepToken = null;
-        if (await limiter.HitAsync(RateLimitedRoute.Login, ClientIp) is { } wait)
-        {
-            return TooMany(wait);
-        }
         if (string.IsNullOrEmpty(Username) || string.IsNullOrEmpty(Password))
         {
             return Fail(StatusCodes.Status400BadRequest, InvalidCredentials);
         }
         var solution = Request.Form["altcha"].ToString();
-        var result = await login.SignInAsync(new LoginAttempt(Username, Password, solution.Length == 0 ? null : solution),
-            SessionKinds.Browser, ClientInfo.From(HttpContext), ct);
-        switch (result.Outcome)
+        var outcome = await signIn.SignInAsync(new SignInAttempt
         {
-            case LoginOutcome.Succeeded:
-                return await SignInBrowserAsync(result);
-            case LoginOutcome.SecondFactorRequired:
-                StepToken = steps.Create(result.User!.Id);
-                Methods = result.Methods;
-                return Page();
-            case LoginOutcome.Locked or LoginOutcome.CaptchaRequired:
-                NewChallenge();
-                return Fail(result.Outcome == LoginOutcome.Locked ? StatusCodes.Status423Locked : StatusCodes.Status428PreconditionRequired,
-                    "Too many failed attempts. Wait for the check below to finish, then sign in again.");
-            default:
-                if (await clientFailures.RequireCaptchaAsync(ClientIp))
-                {
-                    NewChallenge();
-                }
-                return Fail(StatusCodes.Status401Unauthorized, InvalidCredentials);
+            Channel = SessionKinds.Browser,
+            Client = Client,
+            Username = Username,
+            Password = Password,
+            Captcha = solution.Length == 0 ? null : solution,
+        }, SessionKinds.Browser, ct);
+        if (outcome.Status == SignInStatus.MfaRequired)
+        {
+            StepToken = steps.Create(outcome.Account!.User.Id);
+            Methods = outcome.Methods;
+            return Page();
         }
+        return outcome.Succeeded ? await SignInBrowserAsync(outcome) : await RefuseAsync(outcome);
     }
 
     public async Task<IActionResult> OnPostCodeAsync(CancellationToken ct)
     {
-        if (await limiter.HitAsync(RateLimitedRoute.SecondFactor, ClientIp) is { } wait)
-        {
-            return TooMany(wait);
-        }
         var token = StepToken;
         StepToken = null;
         if (await steps.SpendAsync(token) is not { } userId)
@@ -103,39 +90,50 @@ public sealed class LoginModel(
         }
         var code = (Code ?? "").Trim();
         var isTotp = code.Length == 6 && code.All(char.IsAsciiDigit);
-        var result = await login.CompleteSecondFactorAsync(userId, isTotp ? code : null, isTotp ? null : code, SessionKinds.Browser,
-            ClientInfo.From(HttpContext), ct);
-        switch (result.Outcome)
+        // The spent step token proved the password moments ago; now the code.
+        var outcome = await signIn.SignInAsync(new SignInAttempt
         {
-            case LoginOutcome.Succeeded:
-                return await SignInBrowserAsync(result);
-            case LoginOutcome.InvalidSecondFactor:
-                StepToken = steps.Create(userId);
-                Methods = result.Methods;
-                return Fail(StatusCodes.Status400BadRequest, "The code is not valid.");
-            case LoginOutcome.Locked:
-                NewChallenge();
-                return Fail(StatusCodes.Status423Locked, "Too many failed attempts. Wait for the check below to finish, then sign in again.");
-            default:
-                return Fail(StatusCodes.Status401Unauthorized, InvalidCredentials);
+            Channel = SessionKinds.Browser,
+            Client = Client,
+            UserId = userId,
+            Proven = new HashSet<string> { Factors.Password },
+            TotpCode = isTotp ? code : null,
+            RecoveryCode = isTotp ? null : code,
+        }, SessionKinds.Browser, ct);
+        if (outcome.Status == SignInStatus.InvalidMfaCode)
+        {
+            StepToken = steps.Create(userId);
+            Methods = outcome.Methods;
         }
+        return outcome.Succeeded ? await SignInBrowserAsync(outcome) : await RefuseAsync(outcome);
     }
 
-    private async Task<IActionResult> SignInBrowserAsync(LoginResult result)
+    private async Task<IActionResult> SignInBrowserAsync(SignInOutcome outcome)
     {
         // A fresh cookie for a fresh session family: nothing from before sign-in carries over (ASVS 7.2.4).
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, BrowserPrincipal.For(result));
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, BrowserPrincipal.For(outcome));
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/account");
     }
 
-    private void NewChallenge() => CaptchaJson = JsonSerializer.Serialize(captcha.Create());
-
-    private PageResult TooMany(TimeSpan wait)
+    private async Task<PageResult> RefuseAsync(SignInOutcome outcome)
     {
-        var seconds = (int)Math.Ceiling(wait.TotalSeconds);
-        Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        return Fail(StatusCodes.Status429TooManyRequests, $"Too many attempts. Try again in {seconds} seconds.");
+        var refusal = SignInPageText.For(outcome);
+        if (refusal.Challenge)
+        {
+            CaptchaJson = JsonSerializer.Serialize(outcome.Challenge);
+        }
+        else if (await clientFailures.RequireCaptchaAsync(Client.Ip))
+        {
+            NewChallenge();
+        }
+        if (refusal.RetryAfter is { } wait)
+        {
+            Response.Headers.RetryAfter = SignInProblems.Seconds(wait).ToString(CultureInfo.InvariantCulture);
+        }
+        return Fail(refusal.Status, refusal.Message);
     }
+
+    private void NewChallenge() => CaptchaJson = JsonSerializer.Serialize(captcha.Create());
 
     private PageResult Fail(int status, string message)
     {

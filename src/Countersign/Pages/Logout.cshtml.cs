@@ -1,3 +1,4 @@
+using Countersign.Operations;
 using Countersign.Sessions;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;

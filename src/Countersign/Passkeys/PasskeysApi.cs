@@ -3,6 +3,7 @@ using Countersign.Accounts;
 using Countersign.Audit;
 using Countersign.Operations;
 using Countersign.Sessions;
+using Countersign.SignIn;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -45,7 +46,7 @@ public static class PasskeysApi
     {
         if (!await antiforgery.IsRequestValidAsync(http) || await users.FindByIdAsync(http.User.UserId().ToString()) is not { } user)
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, "invalid_request", "Reload the page and try again.");
+            return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "Reload the page and try again.");
         }
         var options = await signIn.MakePasskeyCreationOptionsAsync(new PasskeyUserEntity
         {
@@ -63,12 +64,12 @@ public static class PasskeysApi
         if (!await antiforgery.IsRequestValidAsync(http) || string.IsNullOrEmpty(body.Credential)
             || await users.FindByIdAsync(http.User.UserId().ToString()) is not { } user)
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, "invalid_request", "Reload the page and try again.");
+            return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "Reload the page and try again.");
         }
         var attestation = await signIn.PerformPasskeyAttestationAsync(body.Credential);
         if (!attestation.Succeeded || attestation.UserEntity.Id != user.Id.ToString())
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, "passkey_rejected", "The passkey could not be registered.",
+            return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.PasskeyRejected, "The passkey could not be registered.",
                 attestation.Failure?.Message);
         }
         attestation.Passkey.Name = string.IsNullOrWhiteSpace(body.Name) ? "Passkey" : body.Name.Trim()[..Math.Min(body.Name.Trim().Length, 64)];
@@ -76,12 +77,13 @@ public static class PasskeysApi
         var added = await users.AddOrUpdatePasskeyAsync(user, attestation.Passkey);
         if (!added.Succeeded)
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, "passkey_rejected", "The passkey could not be registered.");
+            return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.PasskeyRejected, "The passkey could not be registered.");
         }
         // ASVS 7.4.3: a new factor ends the user's other sessions.
         await sessions.RevokeOthersAsync(user.Id, http.User.SessionId(), "factor_changed", ct);
-        await audit.RecordAsync(db, new(AuditActions.PasskeyAdded, user.Id, user.UserName, http.Connection.RemoteIpAddress?.ToString(),
-            SessionService.Detail(new { name = attestation.Passkey.Name })), ct);
+        audit.Add(db, new(AuditActions.PasskeyAdded, user.Id, user.UserName, ClientInfo.IpOf(http),
+            AuditDetail.Of(new { name = attestation.Passkey.Name })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return TypedResults.NoContent();
     }
@@ -95,14 +97,14 @@ public static class PasskeysApi
     {
         if (!await antiforgery.IsRequestValidAsync(http))
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, "invalid_request", "Reload the page and try again.");
+            return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "Reload the page and try again.");
         }
         User? user = null;
         if (body.StepToken is { Length: > 0 } token)
         {
             if (steps.Peek(token) is not { } userId || await users.FindByIdAsync(userId.ToString()) is not { } found)
             {
-                return Problems.Of(StatusCodes.Status400BadRequest, "step_expired", "That sign-in took too long. Please start again.");
+                return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.StepExpired, "That sign-in took too long. Please start again.");
             }
             user = found;
         }
@@ -110,23 +112,24 @@ public static class PasskeysApi
     }
 
     private static async Task<Results<Ok<SignedIn>, ProblemHttpResult>> SignIn([FromBody] PasskeySignIn body, HttpContext http,
-        IAntiforgery antiforgery, UserManager<User> users, SignInManager<User> signIn, StepTokens steps, PasswordLogin login, CountersignDb db,
+        IAntiforgery antiforgery, UserManager<User> users, SignInManager<User> signIn, StepTokens steps, SignInCore core, CountersignDb db,
         TimeProvider time, CancellationToken ct)
     {
         if (!await antiforgery.IsRequestValidAsync(http) || string.IsNullOrEmpty(body.Credential))
         {
-            return Problems.Of(StatusCodes.Status400BadRequest, "invalid_request", "Reload the page and try again.");
+            return Problems.Of(StatusCodes.Status400BadRequest, ErrorCodes.InvalidRequest, "Reload the page and try again.");
         }
         var assertion = await signIn.PerformPasskeyAssertionAsync(body.Credential);
         if (!assertion.Succeeded)
         {
-            return Problems.Of(StatusCodes.Status401Unauthorized, "invalid_passkey", "The passkey was not accepted.");
+            return Problems.Of(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidPasskey, "The passkey was not accepted.");
         }
         var user = assertion.User;
         // As the second step, the passkey must belong to the user whose password was just checked.
-        if (body.StepToken is { Length: > 0 } token && await steps.SpendAsync(token) != user.Id)
+        var secondStep = body.StepToken is { Length: > 0 };
+        if (secondStep && await steps.SpendAsync(body.StepToken) != user.Id)
         {
-            return Problems.Of(StatusCodes.Status401Unauthorized, "invalid_passkey", "The passkey was not accepted.");
+            return Problems.Of(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidPasskey, "The passkey was not accepted.");
         }
         await users.AddOrUpdatePasskeyAsync(user, assertion.Passkey);
         var now = time.GetUtcNow();
@@ -139,12 +142,19 @@ public static class PasskeysApi
             db.PasskeyUses.Add(new PasskeyUse { CredentialId = assertion.Passkey.CredentialId, UserId = user.Id, LastUsedAt = now });
         }
         await db.SaveChangesAsync(ct);
-        var result = await login.PasskeySignInAsync(user, SessionKinds.Browser, ClientInfo.From(http), ct);
-        if (!result.Succeeded)
+        // The same core as a password sign-in (lockout, disabled accounts, audit); the assertion is the proof.
+        var outcome = await core.SignInAsync(new SignInAttempt
         {
-            return Problems.Of(StatusCodes.Status401Unauthorized, "invalid_passkey", "The passkey was not accepted.");
+            Channel = SessionKinds.Browser,
+            Client = ClientInfo.From(http),
+            UserId = user.Id,
+            Proven = secondStep ? new HashSet<string> { Factors.Password, Factors.Passkey } : new HashSet<string> { Factors.Passkey },
+        }, SessionKinds.Browser, ct);
+        if (!outcome.Succeeded)
+        {
+            return Problems.Of(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidPasskey, "The passkey was not accepted.");
         }
-        await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, BrowserPrincipal.For(result));
+        await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, BrowserPrincipal.For(outcome));
         var returnUrl = body.ReturnUrl is { Length: > 1 } r && r[0] == '/' && r[1] != '/' && r[1] != '\\' ? r : "/account";
         return TypedResults.Ok(new SignedIn(returnUrl));
     }

@@ -30,29 +30,24 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
         return keyManager.CreateNewKey(activationDate: now, expirationDate: now.AddDays(90));
     }
 
-    /// <summary>Re-protects every stored secret under the current default key. Returns how many changed.</summary>
-    public async Task<int> ReencryptAllAsync(CancellationToken ct = default)
+    /// <summary>
+    /// Re-protects every stored secret under the current default key, through each feature's
+    /// <see cref="IProtectedSecrets"/> (Secrets knows no feature's tables). Returns how many changed.
+    /// </summary>
+    public async Task<int> ReencryptAllAsync(IEnumerable<IProtectedSecrets> holders, CancellationToken ct = default)
     {
         await WaitForNewestKeyAsync(ct);
         var count = 0;
-        await foreach (var key in db.SigningKeys.AsAsyncEnumerable().WithCancellation(ct))
+        foreach (var holder in holders)
         {
-            key.ProtectedPrivateKey = Protect(SigningKeyPurpose, Unprotect(SigningKeyPurpose, key.ProtectedPrivateKey));
-            count++;
-        }
-        await foreach (var totp in db.TotpAuthenticators.AsAsyncEnumerable().WithCancellation(ct))
-        {
-            totp.ProtectedSecret = Protect(TotpPurpose, Unprotect(TotpPurpose, totp.ProtectedSecret));
-            count++;
-        }
-        await foreach (var pair in db.Set<CallVerification.Pair>().AsAsyncEnumerable().WithCancellation(ct))
-        {
-            pair.ProtectedSecret = Protect(PairPurpose, Unprotect(PairPurpose, pair.ProtectedSecret));
-            count++;
+            count += await holder.ReprotectAsync(this, ct);
         }
         await db.SaveChangesAsync(ct);
         return count;
     }
+
+    /// <summary>Re-protects one payload under the current default key, for <see cref="IProtectedSecrets"/>.</summary>
+    public byte[] Reprotect(string purpose, byte[] payload) => Protect(purpose, Unprotect(purpose, payload));
 
     /// <summary>
     /// Data Protection refreshes its cached key ring in the background and serves the old one meanwhile,

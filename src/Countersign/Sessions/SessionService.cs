@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Countersign.Accounts;
 using Countersign.Audit;
+using Countersign.Operations;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -10,15 +10,6 @@ using Microsoft.Extensions.Options;
 namespace Countersign.Sessions;
 
 public sealed record TokenPair(string AccessToken, int ExpiresIn, string RefreshToken, Guid SessionId);
-
-public sealed record ClientInfo(string? Ip, string? UserAgent)
-{
-    public static ClientInfo From(HttpContext http) =>
-        new(http.Connection.RemoteIpAddress?.ToString(), Truncate(http.Request.Headers.UserAgent.ToString(), 512));
-
-    private static string? Truncate(string value, int max) =>
-        string.IsNullOrEmpty(value) ? null : value.Length <= max ? value : value[..max];
-}
 
 /// <summary>
 /// Session families and refresh-token rotation. A family is one sign-in; each refresh exchanges the
@@ -30,7 +21,7 @@ public sealed class SessionService(
         AccessTokens accessTokens,
     AuditLog audit,
     IOptionsMonitor<TokenOptions> options,
-    TimeProvider time)
+    TimeProvider time) : IAccountObserver
 {
     /// <summary>
     /// Starts a family for a verified user. Nothing is written until the caller saves, so the family, its
@@ -98,8 +89,9 @@ public sealed class SessionService(
         if (claimed == 0)
         {
             await RevokeFamilyAsync(found.Family.Id, "refresh_token_reuse", ct);
-            await audit.RecordAsync(db, new(AuditActions.RefreshReuseDetected, found.User.Id, found.User.UserName, client.Ip,
-                Detail(new { session_id = found.Family.Id })), ct);
+            audit.Add(db, new(AuditActions.RefreshReuseDetected, found.User.Id, found.User.UserName, client.Ip,
+                AuditDetail.Of(new { session_id = found.Family.Id })));
+            await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
             return null;
         }
@@ -110,8 +102,9 @@ public sealed class SessionService(
 
         found.Family.LastUsedAt = now;
         var pair = Issue(found.User, found.Roles, found.Family.Id);
-        await audit.RecordAsync(db, new(AuditActions.Refresh, found.User.Id, found.User.UserName, client.Ip,
-            Detail(new { session_id = found.Family.Id })), ct);
+        audit.Add(db, new(AuditActions.Refresh, found.User.Id, found.User.UserName, client.Ip,
+            AuditDetail.Of(new { session_id = found.Family.Id })));
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return pair;
     }
@@ -140,6 +133,9 @@ public sealed class SessionService(
         return db.SessionFamilies.Where(f => f.UserId == userId && f.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
     }
+
+    /// <summary>An account disabled or given a new password: all its sessions end, in the caller's transaction.</summary>
+    Task IAccountObserver.SignInsEndedAsync(Guid userId, string reason, CancellationToken ct) => RevokeAllAsync(userId, reason, ct);
 
     /// <summary>Ends every session of a user but one (the caller's own, when there is one).</summary>
     public Task<int> RevokeOthersAsync(Guid userId, Guid? keep, string reason, CancellationToken ct = default)
@@ -181,6 +177,4 @@ public sealed class SessionService(
     }
 
     internal static byte[] Digest(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));
-
-    internal static string Detail(object value) => JsonSerializer.Serialize(value);
 }

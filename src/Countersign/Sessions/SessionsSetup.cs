@@ -1,3 +1,4 @@
+using Countersign.Operations;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -15,9 +16,10 @@ public static class SessionsSetup
         services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TokenOptions>, TokenOptionsValidator>();
         services.AddSingleton<SigningKeys>();
+        services.AddScoped<Secrets.IProtectedSecrets, SigningKeySecrets>();
         services.AddSingleton<AccessTokens>();
         services.AddScoped<SessionService>();
-        services.AddScoped<PasswordLogin>();
+        services.AddScoped<Accounts.IAccountObserver>(sp => sp.GetRequiredService<SessionService>());
         services.AddSingleton<StepTokens>();
 
         var tokens = builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new();
@@ -119,17 +121,4 @@ public static class SessionsSetup
     private static bool HasBearer(HttpContext http) =>
         http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.Ordinal)
         || http.Request.Query.ContainsKey("access_token");
-}
-
-public static class Schemes
-{
-    public const string ByPath = "by-path";
-}
-
-public static class Policies
-{
-    public const string Admin = "admin";
-    public const string BrowserSession = "browser-session";
-    /// <summary>The real-time hub: a browser's cookie or an app's bearer token.</summary>
-    public const string LiveSession = "live-session";
 }

@@ -1,7 +1,5 @@
-using System.Security.Claims;
 using System.Security.Cryptography;
 using Countersign.Ephemeral;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 
 namespace Countersign.Sessions;
@@ -44,22 +42,5 @@ public sealed class StepTokens(IDataProtectionProvider protection, IEphemeralSto
         {
             return null;
         }
-    }
-}
-
-/// <summary>The cookie principal of a browser session: the same claims as an access token.</summary>
-public static class BrowserPrincipal
-{
-    public static ClaimsPrincipal For(LoginResult result)
-    {
-        var user = result.User!;
-        var claims = new List<Claim>
-        {
-            new("sub", user.Id.ToString()),
-            new("name", user.UserName!),
-            new("sid", result.Session!.Id.ToString()),
-        };
-        claims.AddRange(result.Roles!.Select(r => new Claim("roles", r)));
-        return new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme, "name", "roles"));
     }
 }

@@ -24,6 +24,38 @@ public abstract class CountersignDb(DbContextOptions options)
     public DbSet<Totp.RecoveryCode> RecoveryCodes => Set<Totp.RecoveryCode>();
     public DbSet<Passkeys.PasskeyUse> PasskeyUses => Set<Passkeys.PasskeyUse>();
 
+    /// <summary>
+    /// Saves the unit of work; audit rows staged with <see cref="AuditLog.Add"/> are sealed into the chain
+    /// here, inside the caller's transaction (there must be one), so the change and its event commit together.
+    /// </summary>
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        var rows = ChangeTracker.Entries<AuditEvent>().Where(e => e.State == EntityState.Added).ToList();
+        if (rows.Count == 0)
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        AuditChain.RequireTransaction(this);
+        var events = rows.Select(e => e.Entity).ToList();
+        SecurityEvents.Pending(this, events);
+        if (!Database.IsNpgsql())
+        {
+            await AuditChain.SealAsync(this, events, cancellationToken);
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        // After the rest of the save, so the chain's lock is held for as short a time as can be.
+        rows.ForEach(e => e.State = EntityState.Detached);
+        var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        await AuditChain.AppendAsync(this, events, cancellationToken);
+        return saved + events.Count;
+    }
+
+    /// <summary>Every write here is async; a synchronous save of audit rows would skip the chain.</summary>
+    public override int SaveChanges(bool acceptAllChangesOnSuccess) =>
+        ChangeTracker.Entries<AuditEvent>().Any(e => e.State == EntityState.Added)
+            ? throw new InvalidOperationException("Audit events are saved with SaveChangesAsync.")
+            : base.SaveChanges(acceptAllChangesOnSuccess);
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -16,15 +16,18 @@ public static class StorageSetup
         var connectionString = options.EffectiveConnectionString;
         if (options.Provider == StorageProvider.Postgres)
         {
-            builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>(db => db.UseNpgsql(Tuned(connectionString)));
+            builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
+                db.UseNpgsql(Tuned(connectionString)).AddInterceptors(services.GetRequiredService<Audit.SecurityEvents>()));
         }
         else
         {
             EnsureSqliteFolder(connectionString);
             builder.Services.AddSingleton<SqliteWriteGate>();
             builder.Services.AddDbContextPool<CountersignDb, SqliteCountersignDb>((services, db) =>
-                db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>()));
+                db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>(),
+                    services.GetRequiredService<Audit.SecurityEvents>()));
         }
+        builder.Services.AddSingleton<Audit.SecurityEvents>();
         builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);
         return builder;
     }

@@ -421,8 +421,9 @@ public abstract class ApiSuite(TestServer server) : ApiSuiteBase(server)
         {
             var db = sp.GetRequiredService<CountersignDb>();
             await using var tx = await db.Database.BeginTransactionAsync();
-            await sp.GetRequiredService<AuditLog>().RecordManyAsync(db,
+            sp.GetRequiredService<AuditLog>().AddMany(db,
                 [.. Enumerable.Range(0, 1500).Select(i => new AuditEntry("batch_test", null, $"{tag}-{i:D4}", null, null))]);
+            await db.SaveChangesAsync();
             await tx.CommitAsync();
             return 0;
         });

@@ -59,9 +59,18 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
         Assert.True(asClient.GetProperty("window_ends_at").GetDateTimeOffset() > Server.Clock!.GetUtcNow());
         // The words themselves are never stored or audited; that they were shown, once per window, is
         // (written in batches: flushed here rather than waited for).
+        // The background writer may hold part of the queue mid-write, so wait for it too (bounded).
         await Server.Services.GetRequiredService<CallVerification.ShownAudit>().WriteBatchAsync(CancellationToken.None);
-        var shown = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
-            .Where(e => e.Action == Audit.AuditActions.CallWordsShown && e.Detail!.Contains(pair.PairId)).Select(e => e.Detail!).ToListAsync());
+        List<string> shown = [];
+        for (var waited = 0; waited < 50 && shown.Count < 2; waited++)
+        {
+            shown = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
+                .Where(e => e.Action == Audit.AuditActions.CallWordsShown && e.Detail!.Contains(pair.PairId)).Select(e => e.Detail!).ToListAsync());
+            if (shown.Count < 2)
+            {
+                await Task.Delay(100);
+            }
+        }
         Assert.Equal(2, shown.Count);
         Assert.DoesNotContain(shown, d => d.Contains(asClient.GetProperty("my_word").GetString()!, StringComparison.Ordinal));
     }

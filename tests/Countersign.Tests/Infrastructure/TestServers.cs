@@ -106,6 +106,12 @@ public class TestServer : IAsyncLifetime
         {
             builder.Services.AddSingleton<TimeProvider>(Clock);
         }
+        ConfigureServices(builder.Services);
+    }
+
+    /// <summary>Extra services for a suite that needs them (a log it reads, say).</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
     }
 
     /// <summary>A clock the test moves, when set before start.</summary>

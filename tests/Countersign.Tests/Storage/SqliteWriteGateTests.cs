@@ -78,7 +78,8 @@ public sealed class SqliteWriteGateTests(SqliteServer server) : IClassFixture<Sq
             await using var scope = server.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
             await using var tx = await db.Database.BeginTransactionAsync();
-            await scope.ServiceProvider.GetRequiredService<Audit.AuditLog>().RecordAsync(db, new("gate_test", null, $"writer{i}", null, null));
+            scope.ServiceProvider.GetRequiredService<Audit.AuditLog>().Add(db, new("gate_test", null, $"writer{i}", null, null));
+            await db.SaveChangesAsync();
             await tx.CommitAsync();
         })).WaitAsync(TimeSpan.FromSeconds(30));
         await using var check = server.Services.CreateAsyncScope();

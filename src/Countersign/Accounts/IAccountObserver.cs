@@ -1,0 +1,22 @@
+namespace Countersign.Accounts;
+
+/// <summary>
+/// A feature that keeps something derived from an account and must act when the account changes. Accounts
+/// call every registered observer, so they need not know the features above them: sessions end their
+/// sign-ins when an account is disabled or its password changes (ASVS 7.4.2); call verification pushes the
+/// words in a new language. Forward auth's devices will be one more.
+/// </summary>
+public interface IAccountObserver
+{
+    /// <summary>The account can no longer be trusted as it was (disabled, new password): end its sign-ins, in the caller's transaction.</summary>
+    Task SignInsEndedAsync(Guid userId, string reason, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>The account's language changed (after the change committed).</summary>
+    Task LanguageChangedAsync(Guid userId, CancellationToken ct) => Task.CompletedTask;
+}
+
+/// <summary>The languages Countersign speaks: its pages and its word lists.</summary>
+public static class Languages
+{
+    public static readonly IReadOnlyList<string> Supported = ["en", "fr"];
+}

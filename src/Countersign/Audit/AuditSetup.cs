@@ -1,0 +1,13 @@
+namespace Countersign.Audit;
+
+public static class AuditSetup
+{
+    public static IHostApplicationBuilder AddAudit(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
+        builder.Services.AddSingleton<AuditLog>();
+        builder.Services.AddSingleton<AttemptLog>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AttemptLog>());
+        return builder;
+    }
+}

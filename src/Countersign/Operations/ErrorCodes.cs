@@ -1,0 +1,45 @@
+namespace Countersign.Operations;
+
+/// <summary>
+/// Every stable <c>error</c> code a problem body can carry, in one place. Clients branch on these; titles
+/// may change. docs/errors.md lists each with its status and meaning (a test keeps the two in step).
+/// </summary>
+public static class ErrorCodes
+{
+    // Any route
+    public const string InvalidRequest = "invalid_request";
+    public const string RequestTooLarge = "request_too_large";
+    public const string Unauthorized = "unauthorized";
+    public const string Forbidden = "forbidden";
+    public const string NotFound = "not_found";
+    public const string MethodNotAllowed = "method_not_allowed";
+    public const string UnsupportedMediaType = "unsupported_media_type";
+    public const string RateLimited = "rate_limited";
+
+    // Sign-in (every channel: API, pages, and the ones to come)
+    public const string InvalidCredentials = "invalid_credentials";
+    public const string MfaRequired = "mfa_required";
+    public const string InvalidMfaCode = "invalid_mfa_code";
+    public const string AccountLocked = "account_locked";
+    public const string CaptchaRequired = "captcha_required";
+
+    // Sessions
+    public const string InvalidGrant = "invalid_grant";
+
+    // Accounts
+    public const string RegistrationDisabled = "registration_disabled";
+    public const string UsernameTaken = "username_taken";
+    public const string PolicyViolation = "policy_violation";
+
+    // Second factors and passkeys
+    public const string TotpAlreadyEnabled = "totp_already_enabled";
+    public const string TotpNotEnabled = "totp_not_enabled";
+    public const string InvalidProof = "invalid_proof";
+    public const string StepExpired = "step_expired";
+    public const string PasskeyRejected = "passkey_rejected";
+    public const string InvalidPasskey = "invalid_passkey";
+
+    // Call verification
+    public const string AlreadyPaired = "already_paired";
+    public const string InvalidPair = "invalid_pair";
+}

@@ -1,0 +1,286 @@
+using System.Diagnostics;
+using System.Linq.Expressions;
+using Countersign.Accounts;
+using Countersign.Audit;
+using Countersign.Defences;
+using Countersign.Sessions;
+using Countersign.Storage;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+
+namespace Countersign.SignIn;
+
+/// <summary>
+/// What a caller does once every factor has passed: add its change to the unit of work (start a session,
+/// turn a factor off) and return the audit event that records it. The core saves the change, its own
+/// (a password re-hash) and the event in one transaction.
+/// </summary>
+public delegate Task<AuditEntry> SuccessStep(SignInAccount account, CancellationToken ct);
+
+/// <summary>
+/// The one credential check, for every channel: the API's login, the page's two steps, the passkey's
+/// second step, MFA reset, and the channels to come. Its steps, always in this order (docs/architecture.md):
+/// <list type="number">
+/// <item>rate limit per client address (the login limit, and the second-factor limit when a code is presented);</item>
+/// <item>username shape: longer than registration allows is refused before any work;</item>
+/// <item>proof of work, when this address failed too often;</item>
+/// <item>lockout per username: a place among the attempts being checked, or the lock;</item>
+/// <item>the account, its roles and second factors, in one query;</item>
+/// <item>the password, hashed for unknown users too (a dummy), so every failure costs the same;</item>
+/// <item>second factors, and any further factor checks (<see cref="IFactorCheck"/>);</item>
+/// <item>the outcome: counted against the username and the address, audited, written to the attempt log.</item>
+/// </list>
+/// Every credential failure looks the same to the caller; only the audit and the attempt log say which it
+/// was (ASVS 6.3.8, "do not reveal that the user does not exist").
+/// </summary>
+public sealed class SignInCore(
+    CountersignDb db,
+    ILookupNormalizer normalizer,
+    PasswordHasher hasher,
+    SignInDefences defences,
+    IEnumerable<IFactorCheck> checks,
+    SessionService sessions,
+    AuditLog audit,
+    SignInRecorder recorder)
+{
+    private readonly Dictionary<string, IFactorCheck> _checks = checks.ToDictionary(c => c.Factor);
+
+    /// <summary>Checks the attempt and, when it passes, starts a session of <paramref name="sessionKind"/> (tokens for the API).</summary>
+    public async Task<SignInOutcome> SignInAsync(SignInAttempt attempt, string sessionKind, CancellationToken ct = default)
+    {
+        SessionFamily? session = null;
+        TokenPair? tokens = null;
+        var outcome = await CheckAsync(attempt, (account, _) =>
+        {
+            session = sessions.Start(account.User, sessionKind, attempt.Client);
+            tokens = sessionKind == SessionKinds.Api ? sessions.Issue(account.User, [.. account.Roles], session.Id) : null;
+            return Task.FromResult(new AuditEntry(AuditActions.LoginSucceeded, account.User.Id, account.User.UserName, attempt.Client.Ip,
+                AuditDetail.Of(new { session_id = session.Id, kind = sessionKind, channel = attempt.Channel })));
+        }, ct);
+        return outcome.Succeeded ? outcome with { Session = session, Tokens = tokens } : outcome;
+    }
+
+    /// <summary>Checks the attempt and, when it passes, runs <paramref name="onSuccess"/> in the same transaction as the audit.</summary>
+    public async Task<SignInOutcome> CheckAsync(SignInAttempt attempt, SuccessStep onSuccess, CancellationToken ct = default)
+    {
+        var trace = new SignInTrace(attempt, Stopwatch.GetTimestamp(), defences.Protections(solved: false));
+
+        // 1. Rate limit per address, before anything costs the server.
+        if (await defences.RateLimitAsync(attempt) is { } wait)
+        {
+            return recorder.Refused(trace, "rate_limited", new(SignInStatus.RateLimited) { RetryAfter = wait });
+        }
+
+        // 2. A name longer than any account can have is not looked up, hashed or kept whole in the audit.
+        if (attempt.Username is { } typed && !UsernameValidator.IsPlausible(typed))
+        {
+            await recorder.FailedAsync(trace, null, "username_too_long", lockedNow: false, ct);
+            return new(SignInStatus.InvalidCredentials);
+        }
+
+        // 3. Proof of work for an address that failed too often.
+        var solved = await defences.SolvedAsync(attempt.Captcha);
+        if (attempt.Captcha is not null && !solved)
+        {
+            recorder.CaptchaRejected(trace);
+        }
+        trace = trace with { Protections = defences.Protections(solved) };
+        if (!solved && await defences.CaptchaRequiredAsync(attempt.Client))
+        {
+            return recorder.Refused(trace, "captcha_required", new(SignInStatus.CaptchaRequired) { Challenge = defences.NewChallenge() });
+        }
+
+        // 4–5. The account (a later step knows it first), and a place among the username's attempts being checked.
+        SignInAccount? account = null;
+        string normalized;
+        if (attempt.Username is { } username)
+        {
+            normalized = normalizer.NormalizeName(username)!;
+        }
+        else
+        {
+            account = await FindAsync(u => u.Id == attempt.UserId, ct);
+            if (account is null)
+            {
+                await recorder.FailedAsync(trace, null, "unknown_user", lockedNow: false, ct);
+                return new(SignInStatus.InvalidCredentials);
+            }
+            normalized = account.User.NormalizedUserName!;
+            trace = trace with { Username = account.User.UserName! };
+        }
+        var admitted = false;
+        if (defences.LockoutEnabled && !solved)
+        {
+            switch (await defences.EnterLockoutAsync(normalized, ct))
+            {
+                case LockoutEntry.Locked:
+                    return recorder.Refused(trace, "locked", await defences.LockedAsync(normalized));
+                case LockoutEntry.Busy:
+                    return recorder.Refused(trace, "busy", new(SignInStatus.RateLimited) { RetryAfter = TimeSpan.FromSeconds(1) });
+            }
+            admitted = true;
+        }
+
+        // 6–8. The factors; only a failure counts against the username.
+        Verdict verdict;
+        try
+        {
+            account ??= await FindAsync(u => u.NormalizedUserName == normalized, ct);
+            verdict = await CheckFactorsAsync(attempt, account, trace, onSuccess, ct);
+        }
+        catch when (admitted)
+        {
+            await defences.LeaveLockoutAsync(normalized, admitted, Settle.Neither);
+            throw;
+        }
+        var failed = verdict.FailureReason is not null;
+        var lockedNow = await defences.LeaveLockoutAsync(normalized, admitted,
+            failed ? Settle.Failure : verdict.Outcome.Succeeded ? Settle.Success : Settle.Neither);
+        if (failed)
+        {
+            await recorder.FailedAsync(verdict.Trace, account, verdict.FailureReason!, lockedNow, ct);
+        }
+        else if (verdict.Outcome.Status == SignInStatus.MfaRequired)
+        {
+            recorder.Refused(verdict.Trace, "second_factor_required", verdict.Outcome);
+        }
+        return verdict.Outcome;
+    }
+
+    /// <summary>The outcome of the factor checks; a failure is recorded by the caller once the lockout has counted it.</summary>
+    private sealed record Verdict(SignInOutcome Outcome, SignInTrace Trace, string? FailureReason = null);
+
+    private async Task<Verdict> CheckFactorsAsync(SignInAttempt attempt, SignInAccount? account, SignInTrace trace, SuccessStep onSuccess,
+        CancellationToken ct)
+    {
+        var user = account?.User;
+        var passed = new List<string>(attempt.Proven);
+
+        // 6. The password, unless an earlier step or a passkey proved the user. Unknown users hash a dummy.
+        var needsPassword = attempt.Required is { } required
+            ? required.Contains(Factors.Password) && !attempt.Proven.Contains(Factors.Password)
+            : !attempt.Proven.Contains(Factors.Password) && !attempt.Proven.Contains(Factors.Passkey);
+        var hashMode = !needsPassword ? (attempt.Proven.Contains(Factors.Passkey) ? "passkey" : "none") : user is null ? "dummy" : PasswordHasher.Mode(user.PasswordHash);
+        trace = trace with { Username = user?.UserName ?? trace.Username, HashMode = hashMode };
+        string? rehash = null;
+        if (needsPassword)
+        {
+            var result = await hasher.VerifyHashedPasswordAsync(user, user?.PasswordHash, attempt.Password ?? "");
+            if (user is not null && !user.IsDisabled && attempt.Password is not null && result != PasswordVerificationResult.Failed)
+            {
+                rehash = result == PasswordVerificationResult.SuccessRehashNeeded ? attempt.Password : null;
+                passed.Insert(0, Factors.Password);
+            }
+            else
+            {
+                return new(new(SignInStatus.InvalidCredentials), trace, user is null ? "unknown_user" : user.IsDisabled ? "disabled" : "wrong_password");
+            }
+        }
+        else if (user is null || user.IsDisabled)
+        {
+            return new(new(SignInStatus.InvalidCredentials), trace, user is null ? "unknown_user" : "disabled");
+        }
+
+        // 7. Second factors: the usual rule, or every factor the channel requires.
+        if (await (attempt.Required is { } all
+                ? CheckRequiredAsync(attempt, account!, all, passed, ct)
+                : CheckUsualAsync(attempt, account!, passed, ct)) is { } refusal)
+        {
+            return new(refusal.Outcome, trace, refusal.Outcome.Status == SignInStatus.MfaRequired ? null : refusal.Reason);
+        }
+
+        // 8. Success: the caller's change, the re-hash and the audit in one transaction.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (rehash is not null)
+        {
+            // Lazy migration: the plaintext is only in hand now, so this is the moment to upgrade.
+            user!.PasswordHash = hasher.HashPassword(user, rehash);
+            audit.Add(db, new(AuditActions.PasswordRehashed, user.Id, user.UserName, attempt.Client.Ip,
+                AuditDetail.Of(new { from = hashMode })));
+        }
+        audit.Add(db, await onSuccess(account!, ct));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        recorder.Succeeded(trace);
+        return new(new(SignInStatus.Succeeded) { Account = account, Factors = passed }, trace);
+    }
+
+    private sealed record Refusal(SignInOutcome Outcome, string Reason);
+
+    /// <summary>Password or passkey first; then, when the account has second factors, one of them.</summary>
+    private async Task<Refusal?> CheckUsualAsync(SignInAttempt attempt, SignInAccount account, List<string> passed, CancellationToken ct)
+    {
+        // A passkey is phishing-resistant on its own; an account without second factors needs only the password.
+        if (account.Methods.Count == 0 || attempt.Proven.Contains(Factors.Passkey))
+        {
+            return null;
+        }
+        var presented = _checks.Values.FirstOrDefault(c => account.Methods.Contains(c.Factor) && c.IsPresented(attempt));
+        if (presented is null)
+        {
+            return new(new(SignInStatus.MfaRequired) { Account = account, Methods = account.Methods }, "second_factor_required");
+        }
+        if (await presented.CheckAsync(account, attempt, ct) is { } reason)
+        {
+            return new(new(SignInStatus.InvalidMfaCode) { Account = account, Methods = account.Methods }, reason);
+        }
+        passed.Add(presented.Factor);
+        return null;
+    }
+
+    /// <summary>
+    /// Every required factor, all checked even after one fails, so the time taken does not say which failed;
+    /// the audit lists the ones that failed.
+    /// </summary>
+    private async Task<Refusal?> CheckRequiredAsync(SignInAttempt attempt, SignInAccount account, IReadOnlyList<string> required,
+        List<string> passed, CancellationToken ct)
+    {
+        var failures = new List<string>();
+        foreach (var factor in required.Where(f => f != Factors.Password && !attempt.Proven.Contains(f)))
+        {
+            if (!_checks.TryGetValue(factor, out var check))
+            {
+                throw new InvalidOperationException($"No factor check is registered for '{factor}'.");
+            }
+            if (!check.IsPresented(attempt))
+            {
+                failures.Add("missing_" + factor);
+            }
+            else if (await check.CheckAsync(account, attempt, ct) is { } reason)
+            {
+                failures.Add(reason);
+            }
+            else
+            {
+                passed.Add(factor);
+            }
+        }
+        return failures.Count == 0
+            ? null
+            : new(new(SignInStatus.InvalidMfaCode) { Account = account, Methods = account.Methods }, string.Join(",", failures));
+    }
+
+    /// <summary>
+    /// The account, its roles and whether it has second factors, in one round trip (Identity would take
+    /// three): the same query for every username, known or not, so its cost says nothing either.
+    /// </summary>
+    private async Task<SignInAccount?> FindAsync(Expression<Func<User, bool>> match, CancellationToken ct)
+    {
+        var found = await db.Users.Where(match)
+            .Select(u => new
+            {
+                User = u,
+                Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList(),
+                HasTotp = db.TotpAuthenticators.Any(t => t.UserId == u.Id && t.ConfirmedAt != null),
+                HasPasskey = db.UserPasskeys.Any(p => p.UserId == u.Id),
+            })
+            .FirstOrDefaultAsync(ct);
+        if (found is null)
+        {
+            return null;
+        }
+        List<string> methods = [.. found.HasTotp ? [Factors.Totp, Factors.RecoveryCode] : Array.Empty<string>(),
+            .. found.HasPasskey ? [Factors.Passkey] : Array.Empty<string>()];
+        return new(found.User, found.Roles, methods);
+    }
+}

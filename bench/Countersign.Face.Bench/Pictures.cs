@@ -87,4 +87,40 @@ internal static class Pictures
         }
         return new RgbImage(w, h, dst);
     }
+
+    /// <summary>Three passes of a box blur of the given radius (close to a Gaussian of σ ≈ radius).</summary>
+    public static RgbImage Blur(RgbImage image, int radius)
+    {
+        var (w, h) = (image.Width, image.Height);
+        var a = image.Pixels.ToArray();
+        var b = new byte[a.Length];
+        for (var pass = 0; pass < 3; pass++)
+        {
+            BoxPass(a, b, w, h, radius, horizontal: true);
+            BoxPass(b, a, w, h, radius, horizontal: false);
+        }
+        return new RgbImage(w, h, a);
+    }
+
+    private static void BoxPass(byte[] src, byte[] dst, int w, int h, int r, bool horizontal)
+    {
+        var (lines, length) = horizontal ? (h, w) : (w, h);
+        for (var line = 0; line < lines; line++)
+        {
+            int At(int i) => horizontal ? (line * w + i) * 3 : (i * w + line) * 3;
+            for (var c = 0; c < 3; c++)
+            {
+                var sum = 0;
+                for (var i = -r; i <= r; i++)
+                {
+                    sum += src[At(Math.Clamp(i, 0, length - 1)) + c];
+                }
+                for (var i = 0; i < length; i++)
+                {
+                    dst[At(i) + c] = (byte)(sum / (2 * r + 1));
+                    sum += src[At(Math.Min(i + r + 1, length - 1)) + c] - src[At(Math.Max(i - r, 0)) + c];
+                }
+            }
+        }
+    }
 }

@@ -13,7 +13,7 @@ namespace Countersign.Face;
 public sealed class FaceEngine
 {
     /// <summary>The default match threshold, from the evaluation in docs/face.md.</summary>
-    public const double DefaultThreshold = 0.40;
+    public const double DefaultThreshold = 0.55;
 
     private readonly FaceOptions _options;
 
@@ -31,13 +31,53 @@ public sealed class FaceEngine
     /// <summary>Loads the networks now rather than on the first request.</summary>
     public static void Warm() => _ = FaceModel.Shared;
 
-    /// <summary>A template of the single face in <paramref name="image"/>.</summary>
+    /// <summary>
+    /// A template of the single face in <paramref name="image"/>. Refuses a face that would make a poor
+    /// template: too small, too blurred or too dark (<see cref="FaceOptions.MinFaceSize"/>,
+    /// <see cref="FaceOptions.MinSharpness"/>, <see cref="FaceOptions.MinBrightness"/>).
+    /// </summary>
     public FaceResult<FaceTemplate> Enrol(ReadOnlySpan<byte> image)
     {
-        var (descriptor, error) = Describe(image);
+        var (descriptor, error) = DescribeForEnrolment(image);
         return descriptor is null
             ? FaceResult<FaceTemplate>.Failure(error!.Value)
             : FaceResult<FaceTemplate>.Success(new FaceTemplate(FaceModel.Shared.Id, descriptor));
+    }
+
+    /// <summary>
+    /// A template from several photos of one person: each must pass <see cref="Enrol(ReadOnlySpan{byte})"/>,
+    /// every two must match each other at the threshold (else <see cref="FaceError.PhotosDiffer"/>), and the
+    /// template holds the mean descriptor. Averaging photos taken in different light and pose cancels part of
+    /// what is particular to each, so later photos land closer to it than to any single one (docs/face.md).
+    /// </summary>
+    public FaceResult<FaceTemplate> Enrol(IReadOnlyList<byte[]> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0)
+        {
+            throw new ArgumentException("at least one photo", nameof(images));
+        }
+        var descriptors = new List<float[]>(images.Count);
+        foreach (var image in images)
+        {
+            var (descriptor, error) = DescribeForEnrolment(image);
+            if (descriptor is null)
+            {
+                return FaceResult<FaceTemplate>.Failure(error!.Value);
+            }
+            if (descriptors.Exists(d => FaceModel.Distance(d, descriptor) > _options.Threshold))
+            {
+                return FaceResult<FaceTemplate>.Failure(FaceError.PhotosDiffer);
+            }
+            descriptors.Add(descriptor);
+        }
+        var mean = new float[FaceModel.DescriptorLength];
+        foreach (var d in descriptors)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(mean, d, mean);
+        }
+        System.Numerics.Tensors.TensorPrimitives.Divide(mean, descriptors.Count, mean);
+        return FaceResult<FaceTemplate>.Success(new FaceTemplate(FaceModel.Shared.Id, mean));
     }
 
     /// <summary>Compares the single face in <paramref name="image"/> with <paramref name="template"/>.</summary>
@@ -72,10 +112,38 @@ public sealed class FaceEngine
         {
             return (null, error);
         }
-        return Describe(image);
+        var (face, faceError) = Analyse(image);
+        return (face?.Descriptor, faceError);
     }
 
-    internal (float[]? Descriptor, FaceError? Error) Describe(RgbImage image)
+    private (float[]? Descriptor, FaceError? Error) DescribeForEnrolment(ReadOnlySpan<byte> bytes)
+    {
+        var (image, error) = ImageDecoder.Decode(bytes);
+        if (image is null)
+        {
+            return (null, error);
+        }
+        var (face, faceError) = Analyse(image);
+        if (face is null)
+        {
+            return (null, faceError);
+        }
+        // Checked at enrolment only: a poor template fails its owner at every later login, while a poor
+        // probe costs one retry (and its distance already says it does not match).
+        var quality = FaceQuality.Measure(image, face.Aligned);
+        if (quality.Brightness < _options.MinBrightness)
+        {
+            return (null, FaceError.FaceTooDark);
+        }
+        if (quality.Sharpness < _options.MinSharpness)
+        {
+            return (null, FaceError.FaceTooBlurred);
+        }
+        return (face.Descriptor, null);
+    }
+
+    /// <summary>The single usable face of <paramref name="image"/>, described; or why there is none.</summary>
+    internal (AnalysedFace? Face, FaceError? Error) Analyse(RgbImage image)
     {
         var model = FaceModel.Shared;
         var faces = new List<Networks.Detection>();
@@ -91,7 +159,18 @@ public sealed class FaceEngine
         {
             return (null, FaceError.NoFace);
         }
-        var usable = faces.FindAll(f => Math.Min(f.Width, f.Height) >= _options.MinFaceSize);
+        // A box mostly inside a better one is a part of that face (the detector's NMS only drops boxes that
+        // overlap by IoU > 0.4, and a frame-filling face yields a second, smaller box within it), not a second person.
+        faces.Sort((a, b) => b.Score.CompareTo(a.Score));
+        var distinct = new List<Networks.Detection>();
+        foreach (var f in faces)
+        {
+            if (distinct.TrueForAll(k => Networks.TinyFaceDetector.Intersection(k, f) <= 0.5 * f.Width * f.Height))
+            {
+                distinct.Add(f);
+            }
+        }
+        var usable = distinct.FindAll(f => Math.Min(f.Width, f.Height) >= _options.MinFaceSize);
         if (usable.Count > 1)
         {
             return (null, FaceError.MultipleFaces);
@@ -107,6 +186,6 @@ public sealed class FaceEngine
             // The landmarks put the face mostly outside the picture.
             return (null, FaceError.FaceTooSmall);
         }
-        return (face.Descriptor, null);
+        return (face, null);
     }
 }

@@ -21,9 +21,21 @@ public sealed class FaceOptions
 
     /// <summary>
     /// The smallest face, as the shorter side of the detector's box in pixels, that is described. Smaller
-    /// faces give <see cref="FaceError.FaceTooSmall"/> and do not count as a second face.
+    /// faces give <see cref="FaceError.FaceTooSmall"/> and do not count as a second face. 48 lets a face that
+    /// fills a 112×112 picture through (the tiny detector boxes it at 60–64 px high); docs/face.md measures
+    /// what such small faces cost in distance.
     /// </summary>
-    public int MinFaceSize { get; init; } = 64;
+    public int MinFaceSize { get; init; } = 48;
+
+    /// <summary>Enrolment refuses a face whose aligned crop has a mean luma (0–255) below this (<see cref="FaceError.FaceTooDark"/>).</summary>
+    public double MinBrightness { get; init; } = 50;
+
+    /// <summary>
+    /// Enrolment refuses a face whose aligned crop has less fine detail than this (Laplacian variance over
+    /// grey variance on a 64×64 grid; <see cref="FaceError.FaceTooBlurred"/>). The 61 DeepFace photos measure
+    /// 0.18–1.22, the same blurred by σ ≈ face/50 at most 0.053 (docs/face.md).
+    /// </summary>
+    public double MinSharpness { get; init; } = 0.06;
 
     internal void Validate()
     {
@@ -38,6 +50,14 @@ public sealed class FaceOptions
         if (DetectorInputSizes.Count == 0 || DetectorInputSizes.Any(s => s < 64 || s > 1024 || s % 32 != 0))
         {
             throw new ArgumentOutOfRangeException(nameof(DetectorInputSizes), "detector input sizes are multiples of 32 from 64 to 1024");
+        }
+        if (!(MinBrightness >= 0 && MinBrightness < 255))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinBrightness), MinBrightness, "the minimum brightness is a luma in [0, 255)");
+        }
+        if (!(MinSharpness >= 0 && double.IsFinite(MinSharpness)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinSharpness), MinSharpness, "the minimum sharpness is a finite ratio ≥ 0");
         }
         if (MinFaceSize < 1)
         {

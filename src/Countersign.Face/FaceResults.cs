@@ -3,7 +3,7 @@ namespace Countersign.Face;
 /// <summary>Why a picture could not be enrolled or verified. Expected outcomes, returned as values.</summary>
 public enum FaceError
 {
-    /// <summary>Not a JPEG or PNG, or one that does not decode.</summary>
+    /// <summary>Not a JPEG, PNG or WebP, or one that does not decode.</summary>
     NotAnImage,
     /// <summary>More than 10 MiB, or more than 20 megapixels.</summary>
     ImageTooLarge,
@@ -13,6 +13,12 @@ public enum FaceError
     MultipleFaces,
     /// <summary>A face, but too few pixels across to describe reliably.</summary>
     FaceTooSmall,
+    /// <summary>Enrolment only: the face is too blurred (out of focus or moving) to make a reliable template.</summary>
+    FaceTooBlurred,
+    /// <summary>Enrolment only: the face is too dark to make a reliable template.</summary>
+    FaceTooDark,
+    /// <summary>Enrolment from several photos: they do not show the same person (or one is far off the rest).</summary>
+    PhotosDiffer,
 }
 
 public static class FaceErrorCodes
@@ -25,6 +31,9 @@ public static class FaceErrorCodes
         FaceError.NoFace => "no_face",
         FaceError.MultipleFaces => "multiple_faces",
         FaceError.FaceTooSmall => "face_too_small",
+        FaceError.FaceTooBlurred => "face_too_blurred",
+        FaceError.FaceTooDark => "face_too_dark",
+        FaceError.PhotosDiffer => "photos_differ",
         _ => throw new ArgumentOutOfRangeException(nameof(error)),
     };
 }

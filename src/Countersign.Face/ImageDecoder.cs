@@ -5,8 +5,9 @@ using SkiaSharp;
 namespace Countersign.Face;
 
 /// <summary>
-/// Turns untrusted bytes into an upright RGB picture, or says why not. Only JPEG and PNG are accepted (by
-/// signature, before any decoder runs); the size is read from the header and checked before pixels are
+/// Turns untrusted bytes into an upright RGB picture, or says why not. Only JPEG, PNG and WebP are accepted
+/// (by signature, before any decoder runs; phones and browsers hand out WebP under a .jpg name, one photo of
+/// the DeepFace set among them); the size is read from the header and checked before pixels are
 /// allocated; a file that is truncated or does not decode is <see cref="FaceError.NotAnImage"/>.
 /// </summary>
 /// <remarks>
@@ -28,13 +29,15 @@ internal static class ImageDecoder
         }
         var isJpeg = bytes.Length > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
         var isPng = bytes.Length > 8 && bytes[..8].SequenceEqual((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        if (!isJpeg && !isPng)
+        var isWebp = bytes.Length > 12 && bytes[..4].SequenceEqual("RIFF"u8) && bytes.Slice(8, 4).SequenceEqual("WEBP"u8);
+        if (!isJpeg && !isPng && !isWebp)
         {
             return (null, FaceError.NotAnImage);
         }
+        var format = isJpeg ? SKEncodedImageFormat.Jpeg : isPng ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Webp;
         using var data = SKData.CreateCopy(bytes);
         using var codec = SKCodec.Create(data);
-        if (codec is null || codec.EncodedFormat != (isJpeg ? SKEncodedImageFormat.Jpeg : SKEncodedImageFormat.Png))
+        if (codec is null || codec.EncodedFormat != format)
         {
             return (null, FaceError.NotAnImage);
         }
@@ -86,12 +89,12 @@ internal static class ImageDecoder
             }
         }
         var image = new RgbImage(width, height, rgb);
-        return (image.Oriented(isJpeg ? Exif.JpegOrientation(bytes) : Exif.PngOrientation(bytes)), null);
+        return (image.Oriented(isJpeg ? Exif.JpegOrientation(bytes) : isPng ? Exif.PngOrientation(bytes) : Exif.WebpOrientation(bytes)), null);
     }
 }
 
 /// <summary>
-/// Reads the EXIF orientation tag (274) from a JPEG APP1 segment or a PNG eXIf chunk. Bounds-checked at
+/// Reads the EXIF orientation tag (274) from a JPEG APP1 segment, a PNG eXIf chunk or a WebP EXIF chunk. Bounds-checked at
 /// every step; anything malformed counts as "no orientation" (1).
 /// </summary>
 internal static class Exif
@@ -150,6 +153,27 @@ internal static class Exif
                 return 1; // eXIf must come before the image data
             }
             i += 12 + length;
+        }
+        return 1;
+    }
+
+    /// <summary>RIFF chunks after "RIFF size WEBP": the "EXIF" chunk holds TIFF data (some writers prefix "Exif\0\0").</summary>
+    public static int WebpOrientation(ReadOnlySpan<byte> webp)
+    {
+        var i = 12;
+        while (i + 8 <= webp.Length)
+        {
+            var length = webp[i + 4] | (webp[i + 5] << 8) | (webp[i + 6] << 16) | (webp[i + 7] << 24);
+            if (length < 0 || length > webp.Length - i - 8)
+            {
+                return 1;
+            }
+            if (webp.Slice(i, 4).SequenceEqual("EXIF"u8))
+            {
+                var tiff = webp.Slice(i + 8, length);
+                return TiffOrientation(tiff.Length > 6 && tiff[..6].SequenceEqual("Exif\0\0"u8) ? tiff[6..] : tiff);
+            }
+            i += 8 + length + (length & 1); // chunks are padded to an even size
         }
         return 1;
     }

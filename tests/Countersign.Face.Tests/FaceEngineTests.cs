@@ -190,12 +190,56 @@ public class FaceEngineTests
     [Fact]
     public void A_face_below_the_minimum_size_is_too_small()
     {
-        // The 600 px crop holds a ~276 px face; at 220 px it is ~100 px, at 120 px ~55 px.
-        var larger = Engine.Enrol(Fixtures.Encode(Shrink(FaceCrop, 220, 220)));
+        // The 600 px crop holds a face the detector boxes at ~210 px; at 200 px that is ~70 px (above the
+        // 48 px minimum), at 100 px ~35 px.
+        var larger = Engine.Enrol(Fixtures.Encode(Shrink(FaceCrop, 200, 200)));
         Assert.True(larger.Succeeded, larger.Error?.Code());
-        Assert.Equal(FaceError.FaceTooSmall, Engine.Enrol(Fixtures.Encode(Shrink(FaceCrop, 120, 120))).Error);
+        Assert.Equal(FaceError.FaceTooSmall, Engine.Enrol(Fixtures.Encode(Shrink(FaceCrop, 100, 100))).Error);
         // The limit is an option: the same picture passes with a lower one.
-        Assert.True(new FaceEngine(new FaceOptions { MinFaceSize = 32 }).Enrol(Fixtures.Encode(Shrink(FaceCrop, 120, 120))).Succeeded);
+        Assert.True(new FaceEngine(new FaceOptions { MinFaceSize = 24 }).Enrol(Fixtures.Encode(Shrink(FaceCrop, 100, 100))).Succeeded);
+    }
+
+    [Fact]
+    public void Enrolment_refuses_a_blurred_or_a_dark_face_that_verification_still_scores()
+    {
+        // The face (an already soft photo) blurred by a box of radius 3 px three times (σ ≈ 3; at 4 the
+        // detector no longer finds it), or, as too dark, the photo itself (mean luma 89) under a floor of 100:
+        // darkened below the default floor of 50 the tiny detector no longer finds this face (no_face).
+        var blurred = Fixtures.Encode(Pictures.Blur(FaceCrop, 3));
+        var dark = Fixtures.Encode(FaceCrop);
+        Assert.Equal(FaceError.FaceTooBlurred, Engine.Enrol(blurred).Error);
+        Assert.Equal(FaceError.FaceTooDark, new FaceEngine(new FaceOptions { MinBrightness = 100 }).Enrol(dark).Error);
+        Assert.Equal("face_too_blurred", FaceError.FaceTooBlurred.Code());
+        Assert.Equal("face_too_dark", FaceError.FaceTooDark.Code());
+        // A slightly softer or dimmer photo still enrols.
+        Assert.True(Engine.Enrol(Fixtures.Encode(Pictures.Blur(FaceCrop, 1))).Succeeded);
+        Assert.True(Engine.Enrol(Fixtures.Encode(Pictures.Brightness(FaceCrop, 0.75))).Succeeded);
+        var template = Engine.Enrol(Fixtures.Encode(FaceCrop)).Value!;
+        Assert.True(Engine.Verify(template, blurred).Succeeded);
+        // The limits are options.
+        Assert.True(new FaceEngine(new FaceOptions { MinSharpness = 0 }).Enrol(blurred).Succeeded);
+    }
+
+    [Fact]
+    public void A_WebP_photo_enrols_like_the_same_pixels_as_PNG()
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(FaceCrop.Width, FaceCrop.Height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul));
+        for (var y = 0; y < FaceCrop.Height; y++)
+        {
+            for (var x = 0; x < FaceCrop.Width; x++)
+            {
+                var p = (y * FaceCrop.Width + x) * 3;
+                bitmap.SetPixel(x, y, new SkiaSharp.SKColor(FaceCrop.Pixels[p], FaceCrop.Pixels[p + 1], FaceCrop.Pixels[p + 2]));
+            }
+        }
+        using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Webp, 100);
+        var webp = data.ToArray();
+        Assert.Equal("RIFF", System.Text.Encoding.ASCII.GetString(webp, 0, 4));
+        var template = Engine.Enrol(Fixtures.Encode(FaceCrop)).Value!;
+        var result = Engine.Verify(template, webp);
+        Assert.True(result.Succeeded, result.Error?.Code());
+        Assert.InRange(result.Value.Distance, 0, 0.1);
+        Assert.Equal(FaceError.NotAnImage, Engine.Enrol(webp.AsSpan(0, webp.Length / 3)).Error);
     }
 
     [Fact]

@@ -123,9 +123,11 @@ internal sealed class TinyFaceDetector
 
     internal static double Iou(Detection a, Detection b)
     {
-        var w = Math.Max(0, Math.Min(a.Right, b.Right) - Math.Max(a.X, b.X));
-        var h = Math.Max(0, Math.Min(a.Bottom, b.Bottom) - Math.Max(a.Y, b.Y));
-        var inter = w * h;
+        var inter = Intersection(a, b);
         return inter / (a.Width * a.Height + b.Width * b.Height - inter);
     }
+
+    /// <summary>The area two boxes share.</summary>
+    internal static double Intersection(Detection a, Detection b) =>
+        Math.Max(0, Math.Min(a.Right, b.Right) - Math.Max(a.X, b.X)) * Math.Max(0, Math.Min(a.Bottom, b.Bottom) - Math.Max(a.Y, b.Y));
 }

@@ -14,8 +14,8 @@ internal static class FaceCommands
 
     public static Command Create()
     {
-        var imageA = new Argument<FileInfo>("IMAGE_A") { Description = "A JPEG or PNG with exactly one face." };
-        var imageB = new Argument<FileInfo>("IMAGE_B") { Description = "Another JPEG or PNG with exactly one face." };
+        var imageA = new Argument<FileInfo>("IMAGE_A") { Description = "A JPEG, PNG or WebP with exactly one face, enrolled (so checked for size, blur and light)." };
+        var imageB = new Argument<FileInfo>("IMAGE_B") { Description = "Another JPEG, PNG or WebP with exactly one face." };
         var threshold = new Option<double?>("--threshold")
         {
             Description = $"Match when the descriptor distance is at most this (default {FaceEngine.DefaultThreshold}, calibrated in docs/face.md).",
@@ -23,7 +23,7 @@ internal static class FaceCommands
         var compare = new Command("compare", """
             Compare the faces in two pictures. Prints one JSON object: {"match", "distance", "threshold"} and exits 0
             when they match, 1 when they do not; or {"error"} (not_an_image, image_too_large, no_face, multiple_faces,
-            face_too_small, unreadable_file) and exits 2.
+            face_too_small, face_too_blurred, face_too_dark, unreadable_file) and exits 2.
             """) { imageA, imageB, threshold };
         compare.SetAction(p =>
         {

@@ -31,6 +31,8 @@ public sealed partial class FeatureBoundaryTests
         ["SignIn"] = ["Accounts", "Sessions", "Defences", "Totp"],
         ["Passkeys"] = ["Accounts", "Sessions", "SignIn"],
         ["Attack"] = ["Defences"],
+        // The server's local admin socket: what the CLI asks a running server to do to its live state.
+        ["LocalAdmin"] = ["Defences"],
     };
 
     /// <summary>The composition root, the CLI, the pages and the model may use anything.</summary>

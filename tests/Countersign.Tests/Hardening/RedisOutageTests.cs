@@ -18,8 +18,11 @@ public sealed class OwnRedisServer() : TestServer(Database.Sqlite, StateStore.Re
         await base.InitializeAsync();
     }
 
-    protected override void Configure(Dictionary<string, string?> settings) =>
+    protected override void Configure(Dictionary<string, string?> settings)
+    {
         settings["Redis:Configuration"] = $"127.0.0.1:{RedisPort}";
+        settings["Redis:Timeout"] = "00:00:00.750"; // production's default: the outage must fail fast with it
+    }
 
     public async Task StartRedisAsync()
     {

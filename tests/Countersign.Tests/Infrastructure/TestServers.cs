@@ -65,6 +65,9 @@ public class TestServer : IAsyncLifetime
         Settings["Defences:RateLimits:Enabled"] = "false";
         Settings["Defences:Captcha:Enabled"] = "false";
         Settings["Redis:KeyPrefix"] = $"test:{Guid.NewGuid():N}:";
+        // Dozens of servers share two cores in this suite, so a Redis reply can wait on a starved thread pool
+        // longer than production's 750 ms; the outage tests (Hardening/RedisOutageTests.cs) keep that default.
+        Settings["Redis:Timeout"] = "00:00:05";
         Settings["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error";
         if (DatabaseKind == Database.Postgres)
         {

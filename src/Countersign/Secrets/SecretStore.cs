@@ -46,8 +46,21 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
         return count;
     }
 
-    /// <summary>Re-protects one payload under the current default key, for <see cref="IProtectedSecrets"/>.</summary>
-    public byte[] Reprotect(string purpose, byte[] payload) => Protect(purpose, Unprotect(purpose, payload));
+    /// <summary>
+    /// Re-protects one column of <paramref name="rows"/> under the current default key, in the caller's unit of
+    /// work (tracked, saved by <see cref="ReencryptAllAsync"/>): what each <see cref="IProtectedSecrets"/> does.
+    /// </summary>
+    public async Task<int> ReprotectAsync<T>(IQueryable<T> rows, string purpose, Func<T, byte[]> read, Action<T, byte[]> write,
+        CancellationToken ct)
+    {
+        var count = 0;
+        await foreach (var row in rows.AsAsyncEnumerable().WithCancellation(ct))
+        {
+            write(row, Protect(purpose, Unprotect(purpose, read(row))));
+            count++;
+        }
+        return count;
+    }
 
     /// <summary>
     /// Data Protection refreshes its cached key ring in the background and serves the old one meanwhile,

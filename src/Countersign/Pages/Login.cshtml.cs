@@ -19,8 +19,6 @@ namespace Countersign.Pages;
 /// </summary>
 public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures, Captcha captcha, StepTokens steps) : PageModel
 {
-    public const string InvalidCredentials = SignInPageText.InvalidCredentials;
-
     [BindProperty]
     public string? Username { get; set; }
 
@@ -60,7 +58,7 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
         StepToken = null;
         if (string.IsNullOrEmpty(Username) || string.IsNullOrEmpty(Password))
         {
-            return Fail(StatusCodes.Status400BadRequest, InvalidCredentials);
+            return Fail(StatusCodes.Status400BadRequest, SignInPageText.InvalidCredentials);
         }
         var solution = Request.Form["altcha"].ToString();
         var outcome = await signIn.SignInAsync(new SignInAttempt

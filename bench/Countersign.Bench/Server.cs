@@ -21,10 +21,16 @@ internal sealed class Server : IAsyncDisposable
     /// <c>countersign serve</c> on a fresh database of the given PostgreSQL server, with in-memory ephemeral
     /// state, plus <paramref name="settings"/> (configuration keys with <c>:</c>, e.g. <c>Defences:RateLimits:Login</c>).
     /// </summary>
-    public static async Task<Server> StartOnPostgresAsync(string serverDll, string postgres, IReadOnlyDictionary<string, string> settings, string label)
+    /// <param name="database">An existing database to share (another node of the same deployment: give it the same
+    /// <c>Secrets:*</c> in <paramref name="settings"/>), or null for a fresh one.</param>
+    public static async Task<Server> StartOnPostgresAsync(string serverDll, string postgres, IReadOnlyDictionary<string, string> settings, string label,
+        string? database = null)
     {
-        var database = "cs_bench_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
-        await Psql(postgres, $"CREATE DATABASE {database}");
+        if (database is null)
+        {
+            database = "cs_bench_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+            await Psql(postgres, $"CREATE DATABASE {database}");
+        }
         var connection = postgres.Replace("Database=postgres", $"Database={database}", StringComparison.Ordinal);
         var environment = new Dictionary<string, string>
         {
@@ -40,8 +46,13 @@ internal sealed class Server : IAsyncDisposable
         {
             environment["COUNTERSIGN__" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
-        return await StartProcessAsync(serverDll, environment, $"{label}: {serverDll}, database {database}");
+        var server = await StartProcessAsync(serverDll, environment, $"{label}: {serverDll}, database {database}");
+        server.Database = database;
+        return server;
     }
+
+    /// <summary>The PostgreSQL database it runs on, when started by <see cref="StartOnPostgresAsync"/>.</summary>
+    public string? Database { get; private set; }
 
     /// <summary>Starts <c>countersign serve</c> on a free port with the given environment and waits until it is ready.</summary>
     public static async Task<Server> StartProcessAsync(string serverDll, IDictionary<string, string> environment, string description)

@@ -9,19 +9,22 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Countersign.Audit;
 
 /// <summary>
-/// Seals the audit rows of a save into the hash chain: each row's hash is SHA-256(previous hash ‖
+/// Seals the audit rows of a save into a hash chain: each row's hash is SHA-256(previous hash in its chain ‖
 /// SHA-256(fields)), fields length-prefixed (docs/architecture.md, "Audit chain"). <see cref="CountersignDb"/>
 /// calls it from <c>SaveChangesAsync</c>, inside the caller's transaction.
 /// </summary>
 internal static class AuditChain
 {
-    // Any fixed number: every node takes this PostgreSQL advisory lock to append, so the chain has one order.
-    private const long ChainLock = 0x436F_756E_7465_72;
+    /// <summary>The first key of PostgreSQL's two-key advisory locks for the chains (the second is the chain); any fixed number.</summary>
+    public const int LockSpace = 0x4373_4175; // "CsAu"
+
+    /// <summary>The second key of the lock that orders the checkpoint chain.</summary>
+    public const int CheckpointLock = -1;
 
     /// <summary>Rows per PostgreSQL command when a save appends many (the words-shown batches).</summary>
     private const int RowsPerCommand = 200;
 
-    private static readonly byte[] Genesis = new byte[32];
+    public static readonly byte[] Genesis = new byte[32];
 
     public static void RequireTransaction(DbContext db)
     {
@@ -32,49 +35,55 @@ internal static class AuditChain
     }
 
     /// <summary>
-    /// SQLite: its write transactions run one at a time, so the tail is read and the hashes computed here,
-    /// and EF inserts the rows with the rest of the save. Ids follow the order the rows were added (EF orders
-    /// one table's inserts by their temporary keys; a test over 1,500 rows holds it to that).
+    /// SQLite: its write transactions run one at a time, so one chain is enough; the tail is read and the
+    /// hashes computed here, and EF inserts the rows with the rest of the save. Ids follow the order the rows
+    /// were added (EF orders one table's inserts by their temporary keys; a test over 1,500 rows holds it to that).
     /// </summary>
     public static async Task SealAsync(CountersignDb db, IReadOnlyList<AuditEvent> rows, CancellationToken ct)
     {
-        var previous = await db.AuditEvents.OrderByDescending(e => e.Id).Select(e => e.Hash).FirstOrDefaultAsync(ct);
+        var tail = await db.AuditEvents.Where(e => e.Chain == 0).OrderByDescending(e => e.Seq)
+            .Select(e => new { e.Seq, e.Hash }).FirstOrDefaultAsync(ct);
+        var (seq, previous) = (tail?.Seq ?? 0, tail?.Hash);
         foreach (var row in rows)
         {
+            row.Chain = 0;
+            row.Seq = ++seq;
             row.Hash = previous = ComputeHash(previous, row);
         }
     }
 
     /// <summary>
-    /// PostgreSQL: every node appends under one advisory lock held until commit, so the chain has one order.
-    /// The rows go after the rest of the save, lock, read of the tail and insert in one round trip per
-    /// <see cref="RowsPerCommand"/> rows, PostgreSQL's sha256() computing the same hash as
-    /// <see cref="ComputeHash"/>: the lock is taken as late as possible and held for one round trip plus
-    /// the commit.
+    /// PostgreSQL: the rows go to a chain no other transaction holds. <c>countersign_audit_chain</c> (created
+    /// by the migration <c>AuditChains</c>) tries the chains' advisory locks in order with
+    /// <c>pg_try_advisory_xact_lock</c>, takes the first free one, and waits only when all are busy (so an idle
+    /// system writes to chain 0, and k concurrent writers to chains 0 … k−1); a second
+    /// save in the same transaction reuses its chain, so no transaction ever holds two. The lock is held until
+    /// commit, so each chain has one order; different chains append in parallel, across nodes too. The rows go
+    /// after the rest of the save, lock, read of the tail and insert in one round trip per
+    /// <see cref="RowsPerCommand"/> rows, PostgreSQL's sha256() computing the same hash as <see cref="ComputeHash"/>.
     /// </summary>
-    public static async Task AppendAsync(CountersignDb db, IReadOnlyList<AuditEvent> rows, CancellationToken ct)
+    public static async Task AppendAsync(CountersignDb db, IReadOnlyList<AuditEvent> rows, int chains, CancellationToken ct)
     {
         var connection = db.Database.GetDbConnection();
         var transaction = db.Database.CurrentTransaction!.GetDbTransaction();
-        var first = true;
         foreach (var chunk in rows.Chunk(RowsPerCommand))
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            var sql = new StringBuilder();
-            if (first)
-            {
-                sql.Append("SELECT pg_advisory_xact_lock(").Append(ChainLock).Append(");\n");
-                first = false;
-            }
+            // Its own statement, so that the inserts' reads of the tail (each statement sees what was committed
+            // when it began, in READ COMMITTED) come after the lock: a read in the same statement as the lock
+            // could miss the previous holder's rows.
+            var sql = new StringBuilder("SELECT countersign_audit_chain(@chains);\n");
             for (var i = 0; i < chunk.Length; i++)
             {
                 var row = chunk[i];
                 var p = $"@p{i}_";
                 sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"""
-                    INSERT INTO audit_events ("At", "Action", "UserId", "Username", "ClientIp", "Detail", "Hash")
-                    SELECT {p}at, {p}action, {p}user, {p}name, {p}ip, {p}detail,
-                           sha256(coalesce((SELECT "Hash" FROM audit_events ORDER BY "Id" DESC LIMIT 1), @genesis) || {p}fields);
+                    INSERT INTO audit_events ("At", "Action", "UserId", "Username", "ClientIp", "Detail", "Chain", "Seq", "Hash")
+                    SELECT {p}at, {p}action, {p}user, {p}name, {p}ip, {p}detail, k.c, coalesce(t."Seq", 0) + 1,
+                           sha256(coalesce(t."Hash", @genesis) || {p}fields)
+                    FROM (SELECT current_setting('countersign.audit_chain')::integer AS c) k
+                    LEFT JOIN LATERAL (SELECT "Seq", "Hash" FROM audit_events WHERE "Chain" = k.c ORDER BY "Seq" DESC LIMIT 1) t ON true;
 
                     """);
                 Add(command, p + "at", row.At);
@@ -86,12 +95,13 @@ internal static class AuditChain
                 Add(command, p + "fields", FieldsDigest(row));
             }
             Add(command, "genesis", Genesis);
+            Add(command, "chains", chains);
             command.CommandText = sql.ToString();
             await command.ExecuteNonQueryAsync(ct);
         }
     }
 
-    private static void Add(DbCommand command, string name, object? value)
+    internal static void Add(DbCommand command, string name, object? value)
     {
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;
@@ -111,7 +121,7 @@ internal static class AuditChain
         SHA256.HashData([.. previous ?? Genesis, .. FieldsDigest(row)]);
 
     /// <summary>SHA-256 over every field, each length-prefixed so that no two rows can encode alike.</summary>
-    private static byte[] FieldsDigest(AuditEvent row)
+    internal static byte[] FieldsDigest(AuditEvent row)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Span<byte> number = stackalloc byte[8];

@@ -5,12 +5,19 @@ namespace Countersign.Audit;
 
 /// <summary>
 /// One security event. Rows are only ever appended; each row's <see cref="Hash"/> covers the previous
-/// row's hash and this row's fields, so an edited, removed or reordered row breaks the chain
-/// (ASVS 16.4.2: logs protected from modification).
+/// row's hash in its <see cref="Chain"/> and this row's fields, so an edited, removed or reordered row breaks
+/// the chain (ASVS 16.4.2: logs protected from modification). <see cref="AuditCheckpoint"/>s bind every
+/// chain's head, so a chain cut short before the last checkpoint is found too.
 /// </summary>
 public sealed class AuditEvent
 {
     public long Id { get; set; }
+
+    /// <summary>Which of the parallel hash chains the row belongs to (0 on SQLite).</summary>
+    public int Chain { get; set; }
+
+    /// <summary>1, 2, 3 … within its chain: the chain's order.</summary>
+    public long Seq { get; set; }
     public DateTimeOffset At { get; set; }
     public required string Action { get; set; }
     public Guid? UserId { get; set; }
@@ -60,6 +67,28 @@ public static class AuditActions
     public const string LanguageChanged = "language_changed";
 }
 
+/// <summary>
+/// A signed statement of every chain's head at one moment, itself hash-linked to the previous checkpoint:
+/// <see cref="Hash"/> = SHA-256(previous checkpoint's hash ‖ SHA-256(time ‖ heads)), <see cref="Mac"/> =
+/// HMAC-SHA256 of it under a key derived from the master key, which the database does not hold. Someone who
+/// can write to the database but has no key can recompute an altered chain's hashes, but not a checkpoint.
+/// </summary>
+public sealed class AuditCheckpoint
+{
+    public long Id { get; set; }
+    public DateTimeOffset At { get; set; }
+
+    /// <summary>JSON <c>[[chain, seq, "sha256 hex"], …]</c>, ordered by chain.</summary>
+    public required string Heads { get; set; }
+    public required byte[] Hash { get; set; }
+    public required byte[] Mac { get; set; }
+}
+
+internal sealed class AuditCheckpointConfiguration : IEntityTypeConfiguration<AuditCheckpoint>
+{
+    public void Configure(EntityTypeBuilder<AuditCheckpoint> e) => e.ToTable("audit_checkpoints");
+}
+
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>
 {
     public void Configure(EntityTypeBuilder<AuditEvent> e)
@@ -70,6 +99,8 @@ internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEv
         e.Property(x => x.ClientIp).HasMaxLength(64);
         e.Property(x => x.Detail).HasMaxLength(4096);
         e.HasIndex(x => x.At);
+        // The chain's order, and a second guard besides the chain lock: two appends can never take one place.
+        e.HasIndex(x => new { x.Chain, x.Seq }).IsUnique();
         e.HasIndex(x => new { x.UserId, x.At });
         e.HasIndex(x => new { x.Action, x.At });
     }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Countersign.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -46,21 +45,4 @@ public sealed class AuditLog(TimeProvider time)
         Detail = entry.Detail,
         Hash = [],
     };
-
-    /// <summary>Walks the chain in order; returns the id of the first row whose hash does not match, or null.</summary>
-    public static async Task<(long Checked, long? FirstBroken)> VerifyAsync(CountersignDb db, CancellationToken ct = default)
-    {
-        byte[]? previous = null;
-        long count = 0;
-        await foreach (var row in db.AuditEvents.AsNoTracking().OrderBy(e => e.Id).AsAsyncEnumerable().WithCancellation(ct))
-        {
-            if (!CryptographicOperations.FixedTimeEquals(AuditChain.ComputeHash(previous, row), row.Hash))
-            {
-                return (count, row.Id);
-            }
-            previous = row.Hash;
-            count++;
-        }
-        return (count, null);
-    }
 }

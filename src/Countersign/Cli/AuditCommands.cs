@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Countersign.Audit;
+using Countersign.Secrets;
 using Countersign.Storage;
 
 namespace Countersign.Cli;
@@ -8,18 +9,29 @@ internal static class AuditCommands
 {
     public static Command Create(Action<WebApplicationBuilder>? configure)
     {
-        var verify = new Command("verify", "Walk the audit hash chain: prints `ok N events`, or the first broken row and exits 1.");
+        var verify = new Command("verify", """
+            Check the audit log: every hash chain row by row, the signed checkpoint chain, and that each head a
+            checkpoint recorded is still there. Prints `ok N events in C chains, K checkpoints`, or the first
+            problem (naming the row or checkpoint) and exits 1.
+            """);
         verify.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
         {
-            var (count, broken) = await AuditLog.VerifyAsync(services.GetRequiredService<CountersignDb>(), ct);
-            if (broken is { } id)
+            var result = await AuditVerifier.VerifyAsync(services.GetRequiredService<CountersignDb>(), services.GetRequiredService<KeyMaterial>(), ct);
+            if (!result.Intact)
             {
-                Console.WriteLine($"broken at event {id} (after {count} good events)");
+                Console.WriteLine($"broken: {result.Problem} ({result.Events} events in {result.Chains} chains, {result.Checkpoints} checkpoints read)");
                 return 1;
             }
-            Console.WriteLine($"ok {count} events");
+            Console.WriteLine($"ok {result.Events} events in {result.Chains} chains, {result.Checkpoints} checkpoints");
             return 0;
         }, ct));
-        return new Command("audit", "The audit log.") { verify };
+        var checkpoint = new Command("checkpoint", "Sign every chain's head into the checkpoint chain now (the server does it every Audit:CheckpointInterval).");
+        checkpoint.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
+        {
+            var written = await services.GetRequiredService<AuditCheckpoints>().WriteAsync(services.GetRequiredService<CountersignDb>(), ct);
+            Console.WriteLine(written is null ? "nothing new since the last checkpoint" : $"checkpoint {written.Id}: {written.Heads}");
+            return 0;
+        }, ct));
+        return new Command("audit", "The audit log.") { verify, checkpoint };
     }
 }

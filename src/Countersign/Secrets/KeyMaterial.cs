@@ -24,8 +24,11 @@ public sealed class KeyMaterial
 
     public byte[] CaptchaKey => _captchaKey ??= Derive("Countersign.Captcha.v1");
 
+    public byte[] AuditCheckpointKey => _auditCheckpointKey ??= Derive("Countersign.AuditCheckpoint.v1");
+
     private byte[]? _recoveryCodeKey;
     private byte[]? _captchaKey;
+    private byte[]? _auditCheckpointKey;
 
     private byte[] Derive(string purpose) =>
         HKDF.DeriveKey(HashAlgorithmName.SHA256, MasterKey, 32, info: System.Text.Encoding.UTF8.GetBytes(purpose));

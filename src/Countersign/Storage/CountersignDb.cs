@@ -4,7 +4,9 @@ using Countersign.Sessions;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Microsoft.Extensions.Options;
 
 namespace Countersign.Storage;
 
@@ -19,6 +21,7 @@ public abstract class CountersignDb(DbContextOptions options)
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+    public DbSet<AuditCheckpoint> AuditCheckpoints => Set<AuditCheckpoint>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<Totp.TotpAuthenticator> TotpAuthenticators => Set<Totp.TotpAuthenticator>();
     public DbSet<Totp.RecoveryCode> RecoveryCodes => Set<Totp.RecoveryCode>();
@@ -46,7 +49,7 @@ public abstract class CountersignDb(DbContextOptions options)
         // After the rest of the save, so the chain's lock is held for as short a time as can be.
         rows.ForEach(e => e.State = EntityState.Detached);
         var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        await AuditChain.AppendAsync(this, events, cancellationToken);
+        await AuditChain.AppendAsync(this, events, this.GetService<IOptions<AuditOptions>>().Value.Chains, cancellationToken);
         return saved + events.Count;
     }
 

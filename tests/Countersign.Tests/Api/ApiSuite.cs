@@ -430,7 +430,7 @@ public abstract class ApiSuite(TestServer server) : ApiSuiteBase(server)
         var names = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
             .Where(e => e.Action == "batch_test" && e.Username!.StartsWith(tag)).OrderBy(e => e.Id).Select(e => e.Username!).ToListAsync());
         Assert.Equal(Enumerable.Range(0, 1500).Select(i => $"{tag}-{i:D4}"), names);
-        Assert.Null((await WithScope(sp => AuditLog.VerifyAsync(sp.GetRequiredService<CountersignDb>()))).FirstBroken);
+        Assert.Null((await WithScope(sp => AuditVerifier.VerifyAsync(sp.GetRequiredService<CountersignDb>(), sp.GetRequiredService<Countersign.Secrets.KeyMaterial>()))).Problem);
     }
 
     [Fact]
@@ -438,9 +438,9 @@ public abstract class ApiSuite(TestServer server) : ApiSuiteBase(server)
     {
         var name = await RegisterAsync();
         await LoginAsync(name);
-        var (count, broken) = await WithScope(sp => AuditLog.VerifyAsync(sp.GetRequiredService<CountersignDb>()));
-        Assert.Null(broken);
-        Assert.True(count >= 2);
+        var verified = await WithScope(sp => AuditVerifier.VerifyAsync(sp.GetRequiredService<CountersignDb>(), sp.GetRequiredService<Countersign.Secrets.KeyMaterial>()));
+        Assert.Null(verified.Problem);
+        Assert.True(verified.Events >= 2);
         Assert.Equal(0, await CountersignCli.Create(Server.ConfigureBuilder).Parse(["audit", "verify"]).InvokeAsync());
 
         var victim = await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents
@@ -449,8 +449,8 @@ public abstract class ApiSuite(TestServer server) : ApiSuiteBase(server)
         {
             await WithScope(sp => sp.GetRequiredService<CountersignDb>().AuditEvents.Where(e => e.Id == victim.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(e => e.ClientIp, "203.0.113.9")));
-            var (_, found) = await WithScope(sp => AuditLog.VerifyAsync(sp.GetRequiredService<CountersignDb>()));
-            Assert.Equal(victim.Id, found);
+            var found = await WithScope(sp => AuditVerifier.VerifyAsync(sp.GetRequiredService<CountersignDb>(), sp.GetRequiredService<Countersign.Secrets.KeyMaterial>()));
+            Assert.Equal(victim.Id, found.FirstBrokenEvent);
             Assert.Equal(1, await CountersignCli.Create(Server.ConfigureBuilder).Parse(["audit", "verify"]).InvokeAsync());
         }
         finally

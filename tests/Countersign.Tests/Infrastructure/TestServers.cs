@@ -14,7 +14,7 @@ public enum StateStore { Memory, Redis }
 /// A real Countersign server on a loopback Kestrel socket, on the database and ephemeral store asked
 /// for. PostgreSQL and Redis come from scripts/test; when they are absent the test fails, never skips.
 /// </summary>
-public class TestServer : IAsyncLifetime
+public class TestServer : IAsyncLifetime, IAsyncDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("countersign-test-").FullName;
     private string? _postgresDatabase;
@@ -122,6 +122,9 @@ public class TestServer : IAsyncLifetime
     public Microsoft.Extensions.Time.Testing.FakeTimeProvider? Clock { get; protected set; }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>For a server a test starts itself (<c>await using</c>), besides xunit's fixtures.</summary>
+    async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
 
     public virtual async Task DisposeAsync()
     {

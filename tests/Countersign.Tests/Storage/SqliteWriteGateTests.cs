@@ -85,6 +85,6 @@ public sealed class SqliteWriteGateTests(SqliteServer server) : IClassFixture<Sq
         await using var check = server.Services.CreateAsyncScope();
         Assert.Equal(writers, await check.ServiceProvider.GetRequiredService<CountersignDb>().AuditEvents.CountAsync(e => e.Action == "gate_test"));
         // The hash chain stays whole: each append read the true tail.
-        Assert.Null((await Audit.AuditLog.VerifyAsync(check.ServiceProvider.GetRequiredService<CountersignDb>())).FirstBroken);
+        Assert.Null((await Audit.AuditVerifier.VerifyAsync(check.ServiceProvider.GetRequiredService<CountersignDb>(), check.ServiceProvider.GetRequiredService<Countersign.Secrets.KeyMaterial>())).Problem);
     }
 }

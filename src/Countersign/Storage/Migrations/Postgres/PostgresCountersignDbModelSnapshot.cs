@@ -159,6 +159,34 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Countersign.Audit.AuditCheckpoint", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<string>("Heads")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<byte[]>("Mac")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("Countersign.Audit.AuditEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -175,6 +203,9 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.Property<DateTimeOffset>("At")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("Chain")
+                        .HasColumnType("integer");
+
                     b.Property<string>("ClientIp")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
@@ -186,6 +217,9 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.Property<byte[]>("Hash")
                         .IsRequired()
                         .HasColumnType("bytea");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("bigint");
 
                     b.Property<Guid?>("UserId")
                         .HasColumnType("uuid");
@@ -199,6 +233,9 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.HasIndex("At");
 
                     b.HasIndex("Action", "At");
+
+                    b.HasIndex("Chain", "Seq")
+                        .IsUnique();
 
                     b.HasIndex("UserId", "At");
 

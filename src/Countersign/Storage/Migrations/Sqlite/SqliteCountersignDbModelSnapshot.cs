@@ -154,6 +154,32 @@ namespace Countersign.Storage.Migrations.Sqlite
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Countersign.Audit.AuditCheckpoint", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("Heads")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("Mac")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("audit_checkpoints", (string)null);
+                });
+
             modelBuilder.Entity("Countersign.Audit.AuditEvent", b =>
                 {
                     b.Property<long>("Id")
@@ -168,6 +194,9 @@ namespace Countersign.Storage.Migrations.Sqlite
                     b.Property<long>("At")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("Chain")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ClientIp")
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
@@ -179,6 +208,9 @@ namespace Countersign.Storage.Migrations.Sqlite
                     b.Property<byte[]>("Hash")
                         .IsRequired()
                         .HasColumnType("BLOB");
+
+                    b.Property<long>("Seq")
+                        .HasColumnType("INTEGER");
 
                     b.Property<Guid?>("UserId")
                         .HasColumnType("TEXT");
@@ -192,6 +224,9 @@ namespace Countersign.Storage.Migrations.Sqlite
                     b.HasIndex("At");
 
                     b.HasIndex("Action", "At");
+
+                    b.HasIndex("Chain", "Seq")
+                        .IsUnique();
 
                     b.HasIndex("UserId", "At");
 

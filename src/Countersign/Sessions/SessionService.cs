@@ -21,6 +21,7 @@ public sealed class SessionService(
         AccessTokens accessTokens,
     AuditLog audit,
     IOptionsMonitor<TokenOptions> options,
+    SessionLiveness liveness,
     TimeProvider time) : IAccountObserver
 {
     /// <summary>
@@ -119,30 +120,36 @@ public sealed class SessionService(
                 select f).FirstOrDefaultAsync(ct);
     }
 
-    public Task<int> RevokeFamilyAsync(Guid familyId, string reason, CancellationToken ct = default)
+    public async Task<int> RevokeFamilyAsync(Guid familyId, string reason, CancellationToken ct = default)
     {
         var now = time.GetUtcNow();
-        return db.SessionFamilies.Where(f => f.Id == familyId && f.RevokedAt == null)
+        var revoked = await db.SessionFamilies.Where(f => f.Id == familyId && f.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
+        await AfterCommit.RunAsync(db, () => liveness.FamilyEndedAsync(familyId));
+        return revoked;
     }
 
     /// <summary>Ends every session of a user, e.g. when the account is disabled (ASVS 7.4.2).</summary>
-    public Task<int> RevokeAllAsync(Guid userId, string reason, CancellationToken ct = default)
+    public async Task<int> RevokeAllAsync(Guid userId, string reason, CancellationToken ct = default)
     {
         var now = time.GetUtcNow();
-        return db.SessionFamilies.Where(f => f.UserId == userId && f.RevokedAt == null)
+        var revoked = await db.SessionFamilies.Where(f => f.UserId == userId && f.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
+        await AfterCommit.RunAsync(db, () => liveness.UserSessionsEndedAsync(userId));
+        return revoked;
     }
 
     /// <summary>An account disabled or given a new password: all its sessions end, in the caller's transaction.</summary>
     Task IAccountObserver.SignInsEndedAsync(Guid userId, string reason, CancellationToken ct) => RevokeAllAsync(userId, reason, ct);
 
     /// <summary>Ends every session of a user but one (the caller's own, when there is one).</summary>
-    public Task<int> RevokeOthersAsync(Guid userId, Guid? keep, string reason, CancellationToken ct = default)
+    public async Task<int> RevokeOthersAsync(Guid userId, Guid? keep, string reason, CancellationToken ct = default)
     {
         var now = time.GetUtcNow();
-        return db.SessionFamilies.Where(f => f.UserId == userId && f.RevokedAt == null && f.Id != keep)
+        var revoked = await db.SessionFamilies.Where(f => f.UserId == userId && f.RevokedAt == null && f.Id != keep)
             .ExecuteUpdateAsync(s => s.SetProperty(f => f.RevokedAt, now).SetProperty(f => f.RevokedReason, reason), ct);
+        await AfterCommit.RunAsync(db, () => liveness.UserSessionsEndedAsync(userId));
+        return revoked;
     }
 
     /// <summary>The user's live sessions, newest first.</summary>
@@ -156,11 +163,18 @@ public sealed class SessionService(
         return families;
     }
 
-    /// <summary>Is the session behind a token or cookie still live? Checked on every authenticated request.</summary>
-    public Task<bool> IsActiveAsync(Guid familyId, CancellationToken ct = default)
+    /// <summary>
+    /// Is the session behind a token or cookie still live? Checked on every authenticated request (ASVS
+    /// 7.4.1); a warm node answers from <see cref="SessionLiveness"/> without the database.
+    /// </summary>
+    public Task<bool> IsActiveAsync(Guid familyId, CancellationToken ct = default) =>
+        liveness.IsActiveAsync(familyId, () => ReadLivenessAsync(familyId, ct));
+
+    private async Task<SessionLiveness.Row?> ReadLivenessAsync(Guid familyId, CancellationToken ct)
     {
-        var now = time.GetUtcNow();
-        return db.SessionFamilies.AnyAsync(f => f.Id == familyId && f.RevokedAt == null && f.ExpiresAt > now, ct);
+        var row = await db.SessionFamilies.AsNoTracking().Where(f => f.Id == familyId)
+            .Select(f => new { f.UserId, Revoked = f.RevokedAt != null, f.ExpiresAt }).FirstOrDefaultAsync(ct);
+        return row is null ? null : new SessionLiveness.Row(row.UserId, row.Revoked, row.ExpiresAt);
     }
 
     /// <summary>Those of the given sessions that are no longer live (revoked, expired or gone), 500 per query.</summary>

@@ -19,6 +19,8 @@ public static class SessionsSetup
         services.AddScoped<Secrets.IProtectedSecrets, SigningKeySecrets>();
         services.AddSingleton<AccessTokens>();
         services.AddScoped<SessionService>();
+        services.AddSingleton<SessionLiveness>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionLiveness>());
         services.AddScoped<Accounts.IAccountObserver>(sp => sp.GetRequiredService<SessionService>());
         services.AddSingleton<StepTokens>();
 

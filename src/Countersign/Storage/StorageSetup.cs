@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +18,8 @@ public static class StorageSetup
         {
             builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
                 db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString))
-                    .AddInterceptors(services.GetRequiredService<Audit.SecurityEvents>()));
+                    .AddInterceptors(services.GetRequiredService<Audit.SecurityEvents>(), services.GetRequiredService<AfterCommit>())
+                    .AddInterceptors(services.GetServices<IInterceptor>()));
         }
         else
         {
@@ -27,10 +29,13 @@ public static class StorageSetup
                 var connectionString = services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString;
                 EnsureSqliteFolder(connectionString);
                 db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>(),
-                    services.GetRequiredService<Audit.SecurityEvents>());
+                    services.GetRequiredService<Audit.SecurityEvents>(), services.GetRequiredService<AfterCommit>())
+                    .AddInterceptors(services.GetServices<IInterceptor>());
             });
         }
         builder.Services.AddSingleton<Audit.SecurityEvents>();
+        builder.Services.AddSingleton<AfterCommit>();
+        // Any other IInterceptor in the container joins them (a test counting commands, say).
         builder.Services.AddHealthChecks().AddDbContextCheck<CountersignDb>("database", tags: ["ready"]);
         return builder;
     }

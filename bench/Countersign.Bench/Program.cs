@@ -3,6 +3,7 @@
 //   defences   the attack simulator against the server's defences (DefencesBench; bench/defences/run)
 //   fanout     the call-verification hub's fan-out (FanOutBench; bench/fanout/run)
 //   words      call-verification word derivation on one core (WordsBench; bench/words/run)
+//   costs      server CPU, PostgreSQL statements/rows and Redis commands per operation (CostsBench; bench/costs/run)
 //   audit      audited writes/s on durable PostgreSQL, one chain vs many, one and two servers (AuditBench; bench/audit/run)
 // Every bench takes --smoke: a run of a second or two that scripts/test makes, so none breaks unseen.
 // A bench whose figures would be meaningless (failed requests, a server that did not start) prints why
@@ -16,6 +17,7 @@ try
         "fanout" => await FanOutBench.RunAsync(args[1..]),
         "words" => WordsBench.Run(args[1..]),
         "audit" => await AuditBench.RunAsync(args[1..]),
+        "costs" => await CostsBench.RunAsync(args[1..]),
         _ => await LoginBench.RunAsync(args),
     };
 }

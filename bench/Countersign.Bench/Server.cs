@@ -120,6 +120,15 @@ internal sealed class Server : IAsyncDisposable
         }
     }
 
+    /// <summary>CPU time the server process has used so far (user + system), from /proc.</summary>
+    public double CpuSeconds()
+    {
+        // Fields 14 and 15 of /proc/PID/stat, after the command name in parentheses; clock ticks of 1/100 s.
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
     /// <summary>The server process's resident memory, from /proc.</summary>
     public long ResidentMiB()
     {

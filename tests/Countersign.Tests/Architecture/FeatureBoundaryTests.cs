@@ -20,7 +20,7 @@ public sealed partial class FeatureBoundaryTests
         ["Ephemeral"] = [],
         // The model: it names every feature's entities, and only they depend on it, through CountersignDb.
         ["Storage"] = [],
-        ["Audit"] = ["Operations", "Storage"],
+        ["Audit"] = ["Operations", "Storage", "Secrets"],
         ["Secrets"] = ["Operations", "Storage"],
         // Brute-force defences count strings (usernames, addresses), whether or not an account exists.
         ["Defences"] = [],

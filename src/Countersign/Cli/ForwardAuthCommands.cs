@@ -19,21 +19,21 @@ internal static class ForwardAuthCommands
                 .AddAsync(p.GetValue(name)!, p.GetValue(host)!, p.GetValue(prefix), p.GetValue(identity), "cli", ct);
             if (service is null)
             {
-                await Console.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(error));
+                await p.InvocationConfiguration.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(error));
                 return 1;
             }
-            Console.WriteLine($"Added {service.Name} at {service.Host}{service.PathPrefix}.");
-            Console.WriteLine($"Service token (shown once, keep it secret): {token}");
+            p.InvocationConfiguration.Output.WriteLine($"Added {service.Name} at {service.Host}{service.PathPrefix}.");
+            p.InvocationConfiguration.Output.WriteLine($"Service token (shown once, keep it secret): {token}");
             return 0;
         }, ct));
 
         var list = new Command("list", "List the services.");
-        list.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
+        list.SetAction((p, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
         {
-            Console.WriteLine($"{"NAME",-24} {"HOST",-32} {"PATH",-16} IDENTITY");
+            p.InvocationConfiguration.Output.WriteLine($"{"NAME",-24} {"HOST",-32} {"PATH",-16} IDENTITY");
             foreach (var s in await services.GetRequiredService<ServiceAdmin>().ListAsync(ct))
             {
-                Console.WriteLine($"{s.Name,-24} {s.Host,-32} {s.PathPrefix,-16} {(s.SendsIdentity ? "yes" : "no")}");
+                p.InvocationConfiguration.Output.WriteLine($"{s.Name,-24} {s.Host,-32} {s.PathPrefix,-16} {(s.SendsIdentity ? "yes" : "no")}");
             }
             return 0;
         }, ct));
@@ -44,10 +44,10 @@ internal static class ForwardAuthCommands
         {
             if (!await services.GetRequiredService<ServiceAdmin>().RemoveAsync(p.GetValue(removeName)!, "cli", ct))
             {
-                await Console.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(ServiceError.UnknownService));
+                await p.InvocationConfiguration.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(ServiceError.UnknownService));
                 return 1;
             }
-            Console.WriteLine("Removed.");
+            p.InvocationConfiguration.Output.WriteLine("Removed.");
             return 0;
         }, ct));
 
@@ -57,10 +57,10 @@ internal static class ForwardAuthCommands
         {
             if (await services.GetRequiredService<ServiceAdmin>().RotateTokenAsync(p.GetValue(rotateName)!, "cli", ct) is not { } token)
             {
-                await Console.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(ServiceError.UnknownService));
+                await p.InvocationConfiguration.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(ServiceError.UnknownService));
                 return 1;
             }
-            Console.WriteLine($"Service token (shown once, keep it secret): {token}");
+            p.InvocationConfiguration.Output.WriteLine($"Service token (shown once, keep it secret): {token}");
             return 0;
         }, ct));
         return new Command("services", "Applications protected by forward auth (/verify/{service}, /forward-auth).") { add, list, remove, rotate };
@@ -78,10 +78,10 @@ internal static class ForwardAuthCommands
                 var error = await act(services.GetRequiredService<ServiceAdmin>(), p.GetValue(user)!, p.GetValue(service)!, ct);
                 if (error != ServiceError.None)
                 {
-                    await Console.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(error));
+                    await p.InvocationConfiguration.Error.WriteLineAsync("error: " + ServiceAdmin.Describe(error));
                     return 1;
                 }
-                Console.WriteLine(done);
+                p.InvocationConfiguration.Output.WriteLine(done);
                 return 0;
             }, ct));
             return command;
@@ -92,10 +92,10 @@ internal static class ForwardAuthCommands
         var list = new Command("list", "List grants (stored encrypted; decrypted for this listing).") { byUser, byService };
         list.SetAction((p, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
         {
-            Console.WriteLine($"{"USER",-24} {"SERVICE",-24} GRANT");
+            p.InvocationConfiguration.Output.WriteLine($"{"USER",-24} {"SERVICE",-24} GRANT");
             foreach (var g in await services.GetRequiredService<ServiceAdmin>().ListGrantsAsync(p.GetValue(byUser), p.GetValue(byService), ct))
             {
-                Console.WriteLine($"{g.User,-24} {g.Service,-24} {g.GrantRef}");
+                p.InvocationConfiguration.Output.WriteLine($"{g.User,-24} {g.Service,-24} {g.GrantRef}");
             }
             return 0;
         }, ct));
@@ -113,10 +113,10 @@ internal static class ForwardAuthCommands
         var list = new Command("list", "List registered devices.") { byUser };
         list.SetAction((p, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
         {
-            Console.WriteLine($"{"ID",-32}  {"USER",-24} {"NAME",-24} LAST SEEN");
+            p.InvocationConfiguration.Output.WriteLine($"{"ID",-32}  {"USER",-24} {"NAME",-24} LAST SEEN");
             foreach (var d in await services.GetRequiredService<DeviceService>().ListAsync(p.GetValue(byUser), ct))
             {
-                Console.WriteLine($"{d.Id:N}  {d.User,-24} {d.Name,-24} {d.LastSeenAt:u}");
+                p.InvocationConfiguration.Output.WriteLine($"{d.Id:N}  {d.User,-24} {d.Name,-24} {d.LastSeenAt:u}");
             }
             return 0;
         }, ct));
@@ -126,10 +126,10 @@ internal static class ForwardAuthCommands
         {
             if (!await services.GetRequiredService<DeviceService>().RevokeAsync(p.GetValue(id), null, "cli", null, ct))
             {
-                await Console.Error.WriteLineAsync("error: no such device");
+                await p.InvocationConfiguration.Error.WriteLineAsync("error: no such device");
                 return 1;
             }
-            Console.WriteLine("Revoked.");
+            p.InvocationConfiguration.Output.WriteLine("Revoked.");
             return 0;
         }, ct));
         return new Command("devices", "Browsers registered for passwordless sign-in (forward auth).") { list, revoke };

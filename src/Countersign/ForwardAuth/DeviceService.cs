@@ -90,6 +90,10 @@ public sealed class DeviceService(CountersignDb db, SignInCore signIn, ForwardAu
     public async Task<List<DeviceListing>> ListAsync(string? username, CancellationToken ct = default)
     {
         var query = from d in db.Set<Device>().AsNoTracking() join u in db.Users on d.UserId equals u.Id select new { d, u.UserName, u.NormalizedUserName };
+        if (username is not null && !UsernameValidator.IsPlausible(username))
+        {
+            return [];
+        }
         if (username is not null)
         {
             var normalized = UsernameNormalizer.Canonical(username).ToUpperInvariant();
@@ -112,6 +116,7 @@ public sealed class DeviceService(CountersignDb db, SignInCore signIn, ForwardAu
                 return false;
             }
             db.Set<Device>().Remove(device);
+            await ForwardAuthCache.BumpAsync(db, ct);
             audit.Add(db, new(AuditActions.DeviceRevoked, device.UserId, null, clientIp, AuditDetail.Of(new { device_id = device.Id, actor })));
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
@@ -123,14 +128,14 @@ public sealed class DeviceService(CountersignDb db, SignInCore signIn, ForwardAu
 
 /// <summary>
 /// A disabled account or a new password ends its device sign-ins with its sessions (ASVS 7.4.2), in the caller's
-/// transaction; the caches are dropped as soon as that transaction can have committed.
+/// transaction, with the generation bump that makes every node's poll drop its cache once that transaction commits.
 /// </summary>
-internal sealed class DeviceSignInsObserver(CountersignDb db, ForwardAuthCache cache) : IAccountObserver
+internal sealed class DeviceSignInsObserver(CountersignDb db) : IAccountObserver
 {
     public async Task SignInsEndedAsync(Guid userId, string reason, CancellationToken ct)
     {
         await db.Set<Device>().Where(d => d.UserId == userId).ExecuteDeleteAsync(ct);
-        cache.InvalidateSoon();
+        await ForwardAuthCache.BumpAsync(db, ct);
     }
 }
 

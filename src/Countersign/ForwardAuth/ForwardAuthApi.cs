@@ -161,8 +161,18 @@ public static class ForwardAuthApi
         return TypedResults.Ok(new SignedIn(await redirects.AfterSignInAsync(body.Rd)));
     }
 
+    /// <summary>These answers are the body (or its absence) the proxies and the seed's clients expect, not problem details.</summary>
+    private static void Bare(HttpContext http)
+    {
+        if (http.Features.Get<Microsoft.AspNetCore.Diagnostics.IStatusCodePagesFeature>() is { } pages)
+        {
+            pages.Enabled = false;
+        }
+    }
+
     private static async Task<IResult> Verify(string service, HttpContext http, Verifier verifier, ForwardAuthCache cache)
     {
+        Bare(http);
         // Shapes first: a malformed cookie or token is refused before any lookup or HMAC.
         var cookie = http.Request.Cookies[ForwardAuthOptions.CookieName];
         if (!DeviceCookie.TryParse(cookie, out _, out _) || BearerToken(http) is not { } token)
@@ -200,6 +210,7 @@ public static class ForwardAuthApi
     /// </summary>
     private static async Task<IResult> ForwardAuth(HttpContext http, Verifier verifier, ForwardAuthCache cache, IOptionsSnapshot<ForwardAuthOptions> options)
     {
+        Bare(http);
         var request = http.Request;
         string proto = request.Scheme, host = request.Host.Value ?? "", uri = request.Path + request.QueryString;
         if (ClientAddressSetup.FromTrustedProxy(http))

@@ -18,14 +18,16 @@ public sealed record ServiceState(Guid Id, string Name, string Host, string Path
 
 /// <summary>
 /// The in-process state both verify endpoints read, so a verify touches the database only on a miss and never writes
-/// to it. Any change to devices, grants, services or accounts publishes one message on the ephemeral store's
-/// channel (Redis pub/sub when configured), and every node drops its whole cache when it arrives: changes are rare,
-/// and a miss is one indexed read. A generation number guards the race of a read that began before the change and
-/// finishes after the drop: its result is not kept. Entries also expire after
-/// <see cref="ForwardAuthOptions.CacheLifetime"/>, which bounds the damage of a lost message.
+/// to it. Every change to devices, grants, services or accounts bumps <see cref="ForwardAuthGeneration"/> in its own
+/// transaction and, once committed, publishes a message on the ephemeral store's channel (Redis pub/sub when
+/// configured): every node drops its whole cache when the message arrives, and each also reads the generation every
+/// <see cref="ForwardAuthOptions.PollInterval"/>, which catches what no message carries (the CLI with the in-memory
+/// store, a message lost while Redis was away, a change inside another feature's transaction). Changes are rare and a
+/// miss is one indexed read, so dropping everything is cheap. A read that began before a drop and ends after it is
+/// not kept (the local generation number).
 /// </summary>
 public sealed partial class ForwardAuthCache(IServiceScopeFactory scopes, IEphemeralStore store, IOptionsMonitor<ForwardAuthOptions> options,
-    TimeProvider time, ILogger<ForwardAuthCache> logger) : IHostedService
+    TimeProvider time, ILogger<ForwardAuthCache> logger) : BackgroundService
 {
     public const string Channel = "forward-auth:invalidate";
 
@@ -41,16 +43,64 @@ public sealed partial class ForwardAuthCache(IServiceScopeFactory scopes, IEphem
     private long _generation;
     private IAsyncDisposable? _subscription;
 
-    public async Task StartAsync(CancellationToken cancellationToken) =>
-        _subscription = await store.SubscribeAsync(Channel, _ => Clear());
+    private long _stored = -1;
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        _subscription = await store.SubscribeAsync(Channel, _ => Clear());
+        await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
         if (_subscription is not null)
         {
             await _subscription.DisposeAsync();
         }
     }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await PollAsync(stoppingToken);
+                await Task.Delay(options.CurrentValue.PollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // The database is away: nothing can be re-read either; drop the cache so nothing stale outlives the outage.
+                PollFailed(logger, e);
+                Clear();
+                await Task.Delay(options.CurrentValue.PollInterval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+
+    /// <summary>Drops the cache when the stored generation moved since the last look.</summary>
+    public async Task PollAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var stored = await scope.ServiceProvider.GetRequiredService<CountersignDb>().Set<ForwardAuthGeneration>().AsNoTracking()
+            .Where(g => g.Id == 1).Select(g => g.Generation).FirstOrDefaultAsync(ct);
+        if (Interlocked.Exchange(ref _stored, stored) != stored)
+        {
+            Clear();
+        }
+    }
+
+    /// <summary>Stages the generation's bump in the caller's transaction (its commit makes the change visible to every poller).</summary>
+    public static Task BumpAsync(CountersignDb db, CancellationToken ct) =>
+        db.Set<ForwardAuthGeneration>().Where(g => g.Id == 1).ExecuteUpdateAsync(s => s.SetProperty(g => g.Generation, g => g.Generation + 1), ct);
+
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Warning, Message = "Could not read the forward-auth generation; the verify cache is dropped until it can.")]
+    private static partial void PollFailed(ILogger logger, Exception exception);
 
     /// <summary>Tells every node (this one included) to forget what it cached; call after the change committed.</summary>
     public async Task InvalidateAsync()
@@ -65,20 +115,6 @@ public sealed partial class ForwardAuthCache(IServiceScopeFactory scopes, IEphem
             // The change is committed; the other nodes then see it when their entries expire (CacheLifetime).
             PublishFailed(logger, e);
         }
-    }
-
-    /// <summary>
-    /// For a change made inside someone else's transaction (an account disabled): drop now and again shortly after,
-    /// once that transaction has committed, so no node keeps what it read in between.
-    /// </summary>
-    public void InvalidateSoon()
-    {
-        _ = InvalidateAsync();
-        _ = Task.Run(async () =>
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(300));
-            await InvalidateAsync();
-        });
     }
 
     [LoggerMessage(EventId = 4200, Level = LogLevel.Warning, Message = "Could not publish a forward-auth invalidation; other nodes notice within ForwardAuth:CacheLifetime.")]

@@ -50,6 +50,27 @@ public sealed class Device
     public string? UserAgent { get; set; }
 }
 
+/// <summary>
+/// One row whose number goes up, in the same transaction, with every change a verify could have cached (a device
+/// revoked, a grant removed, a service changed, an account disabled). Every node polls it, so a change made anywhere
+/// (another node, the CLI, a node whose Redis message was lost) reaches every cache once it commits, and never before.
+/// </summary>
+public sealed class ForwardAuthGeneration
+{
+    public int Id { get; set; }
+    public long Generation { get; set; }
+}
+
+internal sealed class ForwardAuthGenerationConfiguration : IEntityTypeConfiguration<ForwardAuthGeneration>
+{
+    public void Configure(EntityTypeBuilder<ForwardAuthGeneration> e)
+    {
+        e.ToTable("forward_auth_generation");
+        e.Property(x => x.Id).ValueGeneratedNever();
+        e.HasData(new ForwardAuthGeneration { Id = 1, Generation = 0 });
+    }
+}
+
 internal sealed class ProtectedServiceConfiguration : IEntityTypeConfiguration<ProtectedService>
 {
     public void Configure(EntityTypeBuilder<ProtectedService> e)

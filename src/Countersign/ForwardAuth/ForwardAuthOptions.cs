@@ -35,6 +35,9 @@ public sealed class ForwardAuthOptions
     /// <summary>How often the "last seen" times gathered in memory are written, in one batch (never per request).</summary>
     public TimeSpan LastSeenFlushInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often each node reads the change counter; a change made anywhere reaches its cache within this (500 ms by default).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>
     /// A cached device, account, service or grant is read again after this long even without an invalidation, so a
     /// message lost while Redis was away cannot keep a revoked device in for longer.
@@ -53,6 +56,8 @@ internal sealed class ForwardAuthOptionsValidator : IValidateOptions<ForwardAuth
             errors.Add("ForwardAuth:CookieDomain must be a bare domain such as example.com.");
         if (o.DeviceLifetime < TimeSpan.FromMinutes(5)) errors.Add("ForwardAuth:DeviceLifetime must be at least 5 minutes.");
         if (o.LastSeenFlushInterval <= TimeSpan.Zero) errors.Add("ForwardAuth:LastSeenFlushInterval must be positive.");
+        if (o.PollInterval <= TimeSpan.Zero || o.PollInterval > TimeSpan.FromSeconds(1))
+            errors.Add("ForwardAuth:PollInterval must be positive and at most 1 s (revocation reaches every node within it).");
         if (o.CacheLifetime <= TimeSpan.Zero) errors.Add("ForwardAuth:CacheLifetime must be positive.");
         if (o.PublicOrigin is { Length: > 0 } origin
             && (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.PathAndQuery != "/" || uri.UserInfo.Length > 0))

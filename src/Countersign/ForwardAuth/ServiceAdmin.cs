@@ -85,6 +85,7 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
             db.Set<ProtectedService>().Add(service);
             audit.Add(db, new(AuditActions.ServiceAdded, null, null, null,
                 AuditDetail.Of(new { service = name, host = normalHost, path_prefix = prefix, sends_identity = sendsIdentity, actor })));
+            await ForwardAuthCache.BumpAsync(db, ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
@@ -99,6 +100,10 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
     /// <summary>Removes the service and every grant for it (found by decrypting the pairs: no column names the service).</summary>
     public async Task<bool> RemoveAsync(string name, string? actor, CancellationToken ct = default)
     {
+        if (!NamePattern().IsMatch(name))
+        {
+            return false;
+        }
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
             if (await db.Set<ProtectedService>().FirstOrDefaultAsync(s => s.Name == name, ct) is not { } service)
@@ -116,6 +121,7 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
             }
             db.Set<ProtectedService>().Remove(service);
             audit.Add(db, new(AuditActions.ServiceRemoved, null, null, null, AuditDetail.Of(new { service = name, grants, actor })));
+            await ForwardAuthCache.BumpAsync(db, ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
@@ -125,6 +131,10 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
 
     public async Task<string?> RotateTokenAsync(string name, string? actor, CancellationToken ct = default)
     {
+        if (!NamePattern().IsMatch(name))
+        {
+            return null;
+        }
         var (token, salt, hash) = NewToken();
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
@@ -135,6 +145,7 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
             service.TokenSalt = salt;
             service.TokenHash = hash;
             audit.Add(db, new(AuditActions.ServiceTokenRotated, null, null, null, AuditDetail.Of(new { service = name, actor })));
+            await ForwardAuthCache.BumpAsync(db, ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
@@ -161,6 +172,7 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
                 CreatedAt = time.GetUtcNow(),
             });
             audit.Add(db, new(AuditActions.GrantAdded, null, null, null, AuditDetail.Of(new { grant_ref = Ref(lookup), actor })));
+            await ForwardAuthCache.BumpAsync(db, ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
@@ -180,6 +192,7 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
                 return ServiceError.NoSuchGrant;
             }
             audit.Add(db, new(AuditActions.GrantRemoved, null, null, null, AuditDetail.Of(new { grant_ref = Ref(lookup), actor })));
+            await ForwardAuthCache.BumpAsync(db, ct);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
@@ -194,6 +207,10 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
         var pairs = (await db.Set<ServiceGrant>().AsNoTracking().ToListAsync(ct)).Select(g => (Grant: g, Pair: Unpair(g))).ToList();
         var userIds = pairs.Select(p => p.Pair.UserId).Distinct().ToList();
         var names = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.UserName!, ct);
+        if (username is not null && !UsernameValidator.IsPlausible(username))
+        {
+            return [];
+        }
         var normalized = username is null ? null : users.NormalizeName(username);
         var normalizedNames = normalized is null ? null
             : await db.Users.AsNoTracking().Where(u => u.NormalizedUserName == normalized).Select(u => u.Id).ToListAsync(ct);
@@ -205,10 +222,12 @@ public sealed partial class ServiceAdmin(CountersignDb db, UserManager<User> use
             .OrderBy(g => g.Service, StringComparer.Ordinal).ThenBy(g => g.User, StringComparer.Ordinal)];
     }
 
+    // Names that no account or service can have are not looked up (PostgreSQL refuses a NUL in a query: the fuzzer's 500).
     private async Task<(User?, ProtectedService?, ServiceError)> FindAsync(string username, string serviceName, CancellationToken ct)
     {
-        if (await users.FindByNameAsync(username) is not { } user) return (null, null, ServiceError.UnknownUser);
-        if (await db.Set<ProtectedService>().AsNoTracking().FirstOrDefaultAsync(s => s.Name == serviceName, ct) is not { } service)
+        if (!UsernameValidator.IsPlausible(username) || await users.FindByNameAsync(username) is not { } user) return (null, null, ServiceError.UnknownUser);
+        if (!NamePattern().IsMatch(serviceName)
+            || await db.Set<ProtectedService>().AsNoTracking().FirstOrDefaultAsync(s => s.Name == serviceName, ct) is not { } service)
             return (null, null, ServiceError.UnknownService);
         return (user, service, ServiceError.None);
     }

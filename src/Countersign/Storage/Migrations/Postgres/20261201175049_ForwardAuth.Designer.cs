@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Countersign.Storage.Migrations.Postgres
 {
     [DbContext(typeof(PostgresCountersignDb))]
-    [Migration("20261201174053_ForwardAuth")]
+    [Migration("20261201175049_ForwardAuth")]
     partial class ForwardAuth
     {
         /// <inheritdoc />
@@ -270,6 +270,26 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.HasIndex("UserId");
 
                     b.ToTable("devices", (string)null);
+                });
+
+            modelBuilder.Entity("Countersign.ForwardAuth.ForwardAuthGeneration", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Generation")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("forward_auth_generation", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Generation = 0L
+                        });
                 });
 
             modelBuilder.Entity("Countersign.ForwardAuth.ProtectedService", b =>

@@ -35,6 +35,18 @@ namespace Countersign.Storage.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "forward_auth_generation",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "INTEGER", nullable: false),
+                    Generation = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_forward_auth_generation", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "protected_services",
                 columns: table => new
                 {
@@ -65,6 +77,11 @@ namespace Countersign.Storage.Migrations.Sqlite
                     table.PrimaryKey("PK_service_grants", x => x.Lookup);
                 });
 
+            migrationBuilder.InsertData(
+                table: "forward_auth_generation",
+                columns: new[] { "Id", "Generation" },
+                values: new object[] { 1, 0L });
+
             migrationBuilder.CreateIndex(
                 name: "IX_devices_UserId",
                 table: "devices",
@@ -88,6 +105,9 @@ namespace Countersign.Storage.Migrations.Sqlite
         {
             migrationBuilder.DropTable(
                 name: "devices");
+
+            migrationBuilder.DropTable(
+                name: "forward_auth_generation");
 
             migrationBuilder.DropTable(
                 name: "protected_services");

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Countersign.Storage.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteCountersignDb))]
-    [Migration("20261201174047_ForwardAuth")]
+    [Migration("20261201175043_ForwardAuth")]
     partial class ForwardAuth
     {
         /// <inheritdoc />
@@ -263,6 +263,26 @@ namespace Countersign.Storage.Migrations.Sqlite
                     b.HasIndex("UserId");
 
                     b.ToTable("devices", (string)null);
+                });
+
+            modelBuilder.Entity("Countersign.ForwardAuth.ForwardAuthGeneration", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Generation")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("forward_auth_generation", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Generation = 0L
+                        });
                 });
 
             modelBuilder.Entity("Countersign.ForwardAuth.ProtectedService", b =>

@@ -108,6 +108,41 @@ public static class ForwardAuthApi
         return app;
     }
 
+    /// <summary>
+    /// The two verify endpoints answered straight after the client address is decided, ahead of the rest of the
+    /// pipeline (static files, the authentication schemes, anti-forgery, problem details, the security headers of
+    /// pages): none of it applies to a proxy's or a service's question, and on two cores it cost about as much as the
+    /// verify itself (docs/benchmarks.md). The endpoints stay mapped too, for the API description.
+    /// </summary>
+    public static WebApplication UseForwardAuthFastPath(this WebApplication app)
+    {
+        app.Use(async (http, next) =>
+        {
+            var path = http.Request.Path.Value ?? "";
+            IResult? result = null;
+            if (path == "/forward-auth")
+            {
+                result = await ForwardAuth(http, http.RequestServices.GetRequiredService<Verifier>(), http.RequestServices.GetRequiredService<ForwardAuthCache>(),
+                    http.RequestServices.GetRequiredService<IOptionsSnapshot<ForwardAuthOptions>>());
+            }
+            else if (path.StartsWith("/verify/", StringComparison.Ordinal) && path.Length > "/verify/".Length && path.IndexOf('/', "/verify/".Length) < 0
+                && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)))
+            {
+                result = await Verify(path["/verify/".Length..], http, http.RequestServices.GetRequiredService<Verifier>(),
+                    http.RequestServices.GetRequiredService<ForwardAuthCache>());
+            }
+            if (result is null)
+            {
+                await next(http);
+                return;
+            }
+            // Identity headers must never be kept by a cache between the proxy and the browser.
+            http.Response.Headers.CacheControl = "no-store";
+            await result.ExecuteAsync(http);
+        });
+        return app;
+    }
+
     /// <summary>Unknown user, no TOTP, wrong or replayed code, disabled account: one answer, one body (the seed's rule).</summary>
     internal static ProblemHttpResult Refusal(SignInOutcome outcome, HttpContext http) =>
         outcome.Status is SignInStatus.InvalidCredentials or SignInStatus.InvalidMfaCode or SignInStatus.MfaRequired

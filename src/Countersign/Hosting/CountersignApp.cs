@@ -64,6 +64,7 @@ public static class CountersignApp
     {
         var app = builder.Build();
         app.UseClientAddress();
+        app.UseForwardAuthFastPath();
         app.UseOperations();
         app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions

@@ -65,6 +65,13 @@ public static class AuditActions
     public const string CallEnded = "call_ended";
     public const string CallSessionTimedOut = "call_session_timed_out";
     public const string LanguageChanged = "language_changed";
+    public const string ServiceAdded = "service_added";
+    public const string ServiceRemoved = "service_removed";
+    public const string ServiceTokenRotated = "service_token_rotated";
+    public const string GrantAdded = "grant_added";
+    public const string GrantRemoved = "grant_removed";
+    public const string DeviceAdded = "device_added";
+    public const string DeviceRevoked = "device_revoked";
 }
 
 /// <summary>

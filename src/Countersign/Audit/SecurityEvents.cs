@@ -29,6 +29,7 @@ public sealed partial class SecurityEvents(ILogger<SecurityEvents> logger) : DbT
         AuditActions.UserCreated, AuditActions.UserImported, AuditActions.RoleAdded, AuditActions.RoleRemoved,
         AuditActions.UserDisabled, AuditActions.UserEnabled, AuditActions.PasswordChanged, AuditActions.LockoutCleared,
         AuditActions.KeyRotated, AuditActions.SecretsReencrypted, AuditActions.PairCreated, AuditActions.PairRemoved,
+        AuditActions.ServiceAdded, AuditActions.ServiceRemoved, AuditActions.ServiceTokenRotated, AuditActions.GrantAdded, AuditActions.GrantRemoved,
     ];
 
     // Rows saved, by the context and transaction they were saved in, until that transaction ends.

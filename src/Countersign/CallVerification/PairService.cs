@@ -19,8 +19,9 @@ public sealed class PairService(
 {
     public async Task<(Pair? Pair, PairError Error)> CreateAsync(string advisorName, string clientName, string? actor, CancellationToken ct = default)
     {
-        var advisor = await users.FindByNameAsync(advisorName);
-        var client = await users.FindByNameAsync(clientName);
+        // A name no account can have is not looked up (PostgreSQL refuses a NUL in a query: the fuzzer's 500).
+        var advisor = UsernameValidator.IsPlausible(advisorName) ? await users.FindByNameAsync(advisorName) : null;
+        var client = UsernameValidator.IsPlausible(clientName) ? await users.FindByNameAsync(clientName) : null;
         if (advisor is null) return (null, PairError.UnknownAdvisor);
         if (client is null) return (null, PairError.UnknownClient);
         if (!await users.IsInRoleAsync(advisor, Roles.Advisor)) return (null, PairError.NotAnAdvisor);

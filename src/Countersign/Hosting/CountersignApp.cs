@@ -4,6 +4,7 @@ using Countersign.Audit;
 using Countersign.CallVerification;
 using Countersign.Defences;
 using Countersign.Ephemeral;
+using Countersign.ForwardAuth;
 using Countersign.LocalAdmin;
 using Countersign.Operations;
 using Countersign.Passkeys;
@@ -48,6 +49,7 @@ public static class CountersignApp
         builder.AddSignIn();
         builder.AddPasskeys();
         builder.AddCallVerification();
+        builder.AddForwardAuth();
         builder.AddOperations();
         builder.AddClientAddress();
         builder.AddHttpHardening();
@@ -62,6 +64,7 @@ public static class CountersignApp
     {
         var app = builder.Build();
         app.UseClientAddress();
+        app.UseForwardAuthFastPath();
         app.UseOperations();
         app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions
@@ -79,6 +82,7 @@ public static class CountersignApp
         app.MapTotp();
         app.MapPasskeys();
         app.MapCalls();
+        app.MapForwardAuth();
         app.MapAudit();
         app.MapOperations();
         app.MapRazorPages();

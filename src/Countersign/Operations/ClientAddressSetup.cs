@@ -65,6 +65,17 @@ public static class ClientAddressSetup
         return builder;
     }
 
+    /// <summary>
+    /// Whether the TCP peer of this request is one of <see cref="NetworkOptions.TrustedProxies"/>, decided before the
+    /// forwarded headers replace the address: forward auth believes the proxy's X-Forwarded-Host/-Uri/-Method from
+    /// it only (oauth2-proxy GHSA-7x63-xv5r-3p2x).
+    /// </summary>
+    public static bool FromTrustedProxy(HttpContext http) => http.Features.Get<TrustedPeer>() is not null;
+
+    private sealed class TrustedPeer;
+
+    private static readonly TrustedPeer Trusted = new();
+
     /// <summary>First in the pipeline: every later step sees the address decided here.</summary>
     public static WebApplication UseClientAddress(this WebApplication app)
     {
@@ -75,6 +86,10 @@ public static class ClientAddressSetup
         }
         app.Use((http, next) =>
         {
+            if (http.Connection.RemoteIpAddress is { } tcpPeer && IsTrusted(trusted, tcpPeer))
+            {
+                http.Features.Set(Trusted);
+            }
             // RFC 7239 Forwarded, from a trusted proxy that sends it instead of the X-Forwarded-* pair.
             if (http.Request.Headers.ContainsKey("Forwarded") && !http.Request.Headers.ContainsKey("X-Forwarded-For")
                 && http.Connection.RemoteIpAddress is { } peer && IsTrusted(trusted, peer))

@@ -44,4 +44,9 @@ public static class ErrorCodes
     // Call verification
     public const string AlreadyPaired = "already_paired";
     public const string InvalidPair = "invalid_pair";
+
+    // Forward auth
+    public const string InvalidService = "invalid_service";
+    public const string ServiceExists = "service_exists";
+    public const string AlreadyGranted = "already_granted";
 }

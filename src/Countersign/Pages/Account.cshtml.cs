@@ -14,7 +14,8 @@ namespace Countersign.Pages;
 [Authorize(Policy = Policies.BrowserSession)]
 public sealed class AccountModel(
     UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors,
-    Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts, Defences.RateLimiter limiter) : PageModel
+    Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts, Defences.RateLimiter limiter,
+    ForwardAuth.DeviceService devices) : PageModel
 {
     public Accounts.User Account { get; private set; } = null!;
     public IList<string> Roles { get; private set; } = [];
@@ -43,6 +44,25 @@ public sealed class AccountModel(
     public sealed record PasskeyView(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
     public List<PasskeyView> Passkeys { get; private set; } = [];
+
+    /// <summary>Browsers registered for passwordless sign-in to the protected apps (forward auth).</summary>
+    public List<ForwardAuth.DeviceView> Devices { get; private set; } = [];
+
+    [BindProperty]
+    public Guid? DeviceId { get; set; }
+
+    public async Task<IActionResult> OnPostRevokeDeviceAsync(CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        if (DeviceId is not { } id || !await devices.RevokeAsync(id, Account.Id, Account.UserName, ClientInfo.IpOf(HttpContext), ct))
+        {
+            return NotFound();
+        }
+        return RedirectToPage();
+    }
 
     public async Task<IActionResult> OnPostRenamePasskeyAsync(CancellationToken ct) =>
         await ChangePasskeyAsync(Audit.AuditActions.PasskeyRenamed, async (user, passkey) =>
@@ -194,6 +214,7 @@ public sealed class AccountModel(
         TotpEnabled = await totp.IsEnabledAsync(user.Id, ct);
         RecoveryCodesRemaining = await recoveryCodes.RemainingAsync(user.Id, ct);
         Enrolment = TotpEnabled ? null : await totp.PendingAsync(user, ct);
+        Devices = await devices.ForUserAsync(user.Id, ct);
         var uses = await db.PasskeyUses.Where(u => u.UserId == user.Id).ToListAsync(ct);
         Passkeys = [.. (await users.GetPasskeysAsync(user)).Select(p => new PasskeyView(
             Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.CredentialId), p.Name ?? "Passkey", p.CreatedAt,

@@ -52,3 +52,19 @@ for (const button of document.querySelectorAll('[data-passkey-signin]')) {
     try { await signIn(button.dataset.stepToken || null); } catch (e) { show(e.message); }
   });
 }
+
+// Registering this browser as a device with a passkey (/devices/add): the same assertion as a sign-in, another endpoint.
+async function addDevice(rd) {
+  const options = await (await post('/devices/add/passkey/options')).json();
+  const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+  const name = document.getElementById('device-name')?.value || null;
+  const result = await (await post('/devices/add/passkey', { credential: JSON.stringify(credential), name, rd })).json();
+  location.href = result.redirect;
+}
+
+for (const button of document.querySelectorAll('[data-passkey-device]')) {
+  button.hidden = !supported();
+  button.addEventListener('click', async () => {
+    try { await addDevice(button.dataset.rd || null); } catch (e) { show(e.message); }
+  });
+}

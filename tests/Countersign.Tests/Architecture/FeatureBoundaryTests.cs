@@ -31,6 +31,8 @@ public sealed partial class FeatureBoundaryTests
         ["SignIn"] = ["Accounts", "Sessions", "Defences", "Totp"],
         ["Passkeys"] = ["Accounts", "Sessions", "SignIn"],
         ["Attack"] = ["Defences"],
+        // Devices sign in through the core (a TOTP code or a passkey); grants and verify stand on accounts.
+        ["ForwardAuth"] = ["Accounts", "SignIn", "Passkeys"],
         // The server's local admin socket: what the CLI asks a running server to do to its live state.
         ["LocalAdmin"] = ["Defences"],
     };

@@ -108,7 +108,7 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         var forms = new List<Form>();
         foreach (var identity in identities.Where(i => i.Browser is not null))
         {
-            foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs" })
+            foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs", "/devices/add" })
             {
                 // Some pages redirect some identities (to /login, or from /logout); those have no form to offer.
                 var html = await (await identity.Browser!.Client.GetAsync(page)).Content.ReadAsStringAsync();
@@ -118,6 +118,7 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         }
         Assert.Contains(forms, f => f.Page == "/login");
         Assert.Contains(forms, f => f.Page == "/account");
+        Assert.Contains(forms, f => f.Page == "/devices/add");
 
         var failures = new ConcurrentQueue<string>();
         var count = 0L;
@@ -324,12 +325,13 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         }
         if (random.Next(6) == 0)
         {
-            request.Headers.TryAddWithoutValidation(Pick(random, ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Origin", "Referer", "User-Agent", "Accept-Language", "Accept-Charset", "If-None-Match", "Range", "Expect"]),
-                Pick(random, ["1.2.3.4, ::1", "javascript:alert(1)", "https://evil.example", new string('h', 6000), "\u00e9t\u00e9", "bytes=0-1,5-", "100-continue", "*", ""]));
+            request.Headers.TryAddWithoutValidation(Pick(random, ["X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Uri", "X-Forwarded-Method", "Origin", "Referer", "User-Agent", "Accept-Language", "Accept-Charset", "If-None-Match", "Range", "Expect"]),
+                Pick(random, ["1.2.3.4, ::1", "javascript:alert(1)", "https://evil.example", new string('h', 6000), "/pub/..;/%2e%2e/%ZZ", "x", "\u00e9t\u00e9", "bytes=0-1,5-", "100-continue", "*", ""]));
         }
         if (random.Next(8) == 0)
         {
-            request.Headers.TryAddWithoutValidation("Cookie", Pick(random, ["__Host-countersign=garbage", "a=b; " + new string('c', 4000), ".AspNetCore.Antiforgery.x=y"]));
+            request.Headers.TryAddWithoutValidation("Cookie", Pick(random, ["__Host-countersign=garbage", "a=b; " + new string('c', 4000), ".AspNetCore.Antiforgery.x=y",
+                "__Secure-cs_device=garbage", "__Secure-cs_device=0123456789abcdef0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_", "__Secure-cs_device=" + new string('d', 76)]));
         }
     }
 

@@ -1,0 +1,119 @@
+using System.Text;
+
+namespace Countersign.ForwardAuth;
+
+/// <summary>
+/// How a forwarded URL is read, and which redirect targets are followed. The advisories these replay: path and query
+/// tricks that pick the wrong rule (GHSA-7rh7-c77v-6434, GHSA-pxq7-h93f-9jrg) and open redirects (oauth2-proxy
+/// GHSA-qqxw-m5fj-f7gv, Authelia GHSA-36f2-fcrx-fp4j).
+/// </summary>
+public static class PathRules
+{
+    /// <summary>
+    /// The path an upstream would act on: the query cut off, percent-escapes decoded (so <c>%2e%2e</c> is <c>..</c> and
+    /// <c>%2f</c> a slash), backslashes read as slashes, runs of slashes merged, <c>;parameters</c> dropped from each
+    /// segment and dot segments removed (RFC 3986 §5.2.4). Null when it climbs above the root, decodes to something
+    /// other than UTF-8, or holds a control character: such a request is refused, never matched loosely.
+    /// </summary>
+    public static string? Normalize(string? rawUri)
+    {
+        if (string.IsNullOrEmpty(rawUri) || rawUri[0] != '/')
+        {
+            return null;
+        }
+        var path = rawUri.Split('?', '#')[0];
+        string decoded;
+        try
+        {
+            // Twice, so a double-encoded dot (%252e) cannot pass as a name here and as a dot behind a second decoder.
+            decoded = Uri.UnescapeDataString(Uri.UnescapeDataString(path));
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+        if (decoded.Any(c => char.IsControl(c) || c == '\uFFFD'))
+        {
+            return null;
+        }
+        var segments = new List<string>();
+        foreach (var raw in decoded.Replace('\\', '/').Split('/'))
+        {
+            var segment = raw.Split(';')[0];
+            switch (segment)
+            {
+                case "" or ".":
+                    continue;
+                case "..":
+                    if (segments.Count == 0)
+                    {
+                        return null;
+                    }
+                    segments.RemoveAt(segments.Count - 1);
+                    continue;
+                default:
+                    segments.Add(segment);
+                    break;
+            }
+        }
+        var trailing = decoded.EndsWith('/') && segments.Count > 0 ? "/" : "";
+        return "/" + string.Join('/', segments) + trailing;
+    }
+
+    /// <summary>Whether a normalised path is the prefix itself or below it, segment by segment (<c>/app</c> does not cover <c>/apple</c>).</summary>
+    public static bool UnderPrefix(string path, string prefix)
+    {
+        if (prefix == "/")
+        {
+            return true;
+        }
+        var bare = prefix.TrimEnd('/');
+        return path.Equals(bare, StringComparison.Ordinal)
+            || (path.StartsWith(bare, StringComparison.Ordinal) && path.Length > bare.Length && path[bare.Length] == '/');
+    }
+
+    /// <summary>A path prefix as stored: starts with a slash, already normal, no query.</summary>
+    public static bool IsValidPrefix(string prefix) =>
+        prefix.StartsWith('/') && Normalize(prefix) is { } normal && (normal == prefix || normal + "/" == prefix) && !prefix.Contains('%', StringComparison.Ordinal)
+        && !prefix.Contains(';', StringComparison.Ordinal);
+
+    /// <summary>
+    /// The <c>rd</c> target, when it may be followed: an absolute https URL (http only when allowed, for development),
+    /// with no user info, on the host of a configured service, written only with plain URL characters. Anything
+    /// else (<c>//evil.com</c>, <c>/\evil.com</c>, <c>https:evil.com</c>, <c>https://good@evil.com</c>,
+    /// <c>https://good.evil.com</c>, <c>javascript:</c>, a tab or a backslash anywhere) gives null, and the caller lands
+    /// on the account page.
+    /// </summary>
+    public static string? SafeRedirect(string? rd, Func<string, bool> isServiceHost, bool allowHttp)
+    {
+        if (string.IsNullOrEmpty(rd) || rd.Length > 2048 || rd.Any(c => c <= ' ' || c >= 0x7f || c == '\\'))
+        {
+            return null;
+        }
+        var http = rd.StartsWith("http://", StringComparison.Ordinal);
+        if (!rd.StartsWith("https://", StringComparison.Ordinal) && !(allowHttp && http))
+        {
+            return null;
+        }
+        if (!Uri.TryCreate(rd, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0 || !uri.IsDefaultPort && uri.Port <= 0
+            || uri.Scheme != (http ? Uri.UriSchemeHttp : Uri.UriSchemeHttps) || uri.HostNameType is not (UriHostNameType.Dns or UriHostNameType.IPv4 or UriHostNameType.IPv6))
+        {
+            return null;
+        }
+        // The authority as written must be the host (and port) the URI parser read, nothing hidden in between.
+        var authority = rd[(rd.IndexOf("//", StringComparison.Ordinal) + 2)..].Split('/', '?', '#')[0];
+        var host = uri.IsDefaultPort ? uri.IdnHost : uri.IdnHost + ":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (!authority.Equals(host, StringComparison.OrdinalIgnoreCase) && !authority.Equals(uri.IdnHost + ":" + uri.Port, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        return isServiceHost(host.ToLowerInvariant()) ? uri.AbsoluteUri : null;
+    }
+
+    /// <summary>The original URL a trusted proxy forwarded, for <c>rd</c>.</summary>
+    public static string OriginalUrl(string proto, string host, string uri)
+    {
+        var text = new StringBuilder(proto).Append("://").Append(host);
+        return text.Append(uri.StartsWith('/') ? uri : "/" + uri).ToString();
+    }
+}

@@ -58,6 +58,13 @@ public static class AuditActions
     public const string CallEnded = "call_ended";
     public const string CallSessionTimedOut = "call_session_timed_out";
     public const string LanguageChanged = "language_changed";
+    public const string QuadVerified = "quad_verified";
+    public const string QuadRegistered = "quad_registered";
+    public const string QuadRegistrationRefused = "quad_registration_refused";
+    public const string QuadTotpReplaced = "quad_totp_replaced";
+    public const string QuadPasswordRecovered = "quad_password_recovered";
+    public const string QuadFaceReplaced = "quad_face_replaced";
+    public const string QuadDeviceReplaced = "quad_device_replaced";
 }
 
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>

@@ -7,6 +7,7 @@ using Countersign.Ephemeral;
 using Countersign.LocalAdmin;
 using Countersign.Operations;
 using Countersign.Passkeys;
+using Countersign.QuadFactor;
 using Countersign.Secrets;
 using Countersign.Sessions;
 using Countersign.SignIn;
@@ -52,6 +53,7 @@ public static class CountersignApp
         builder.AddClientAddress();
         builder.AddHttpHardening();
         builder.AddConnectionLimits();
+        builder.AddQuadFactor();
         builder.AddLocalAdmin();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();

@@ -15,6 +15,7 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
     public const string SigningKeyPurpose = "Countersign.Sessions.SigningKey.v1";
     public const string TotpPurpose = "Countersign.Totp.Secret.v1";
     public const string PairPurpose = "Countersign.CallVerification.PairSecret.v1";
+    public const string FaceTemplatePurpose = "Countersign.QuadFactor.FaceTemplate.v1";
 
     public byte[] Protect(string purpose, byte[] secret) => provider.CreateProtector(purpose).Protect(secret);
 

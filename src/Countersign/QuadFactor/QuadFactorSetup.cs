@@ -1,0 +1,111 @@
+using System.Net;
+using System.Security.Authentication;
+using Countersign.Secrets;
+using Countersign.SignIn;
+using Countersign.Storage;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
+
+namespace Countersign.QuadFactor;
+
+/// <summary>Where the listener ended up (the port, when 0 asked for any), once the server has started.</summary>
+public sealed class QuadListener
+{
+    internal ListenOptions? Listen { get; set; }
+
+    /// <summary>The bound endpoint, or null when the protocol is off or the server has not started.</summary>
+    public IPEndPoint? EndPoint => Listen?.IPEndPoint;
+
+    public string? Fingerprint { get; internal set; }
+}
+
+public static class QuadFactorSetup
+{
+    public static IHostApplicationBuilder AddQuadFactor(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<QuadFactorOptions>().BindValidated(QuadFactorOptions.Section);
+        services.AddSingleton<IValidateOptions<QuadFactorOptions>, QuadFactorOptionsValidator>();
+        services.AddSingleton<QuadFaces>();
+        services.AddSingleton<QuadConnections>();
+        services.AddSingleton<QuadBuffers>();
+        services.AddSingleton<QuadListener>();
+        services.AddScoped<QuadEnrolments>();
+        services.AddScoped<NonceGuard>();
+        services.AddScoped<QuadCommands>();
+        services.AddScoped<IFactorCheck, FaceCheck>();
+        services.AddScoped<IFactorCheck, DeviceKeyCheck>();
+        services.AddScoped<IFactorCheck, NewDeviceKeyCheck>();
+        services.AddScoped<IProtectedSecrets, FaceTemplateSecrets>();
+        // After AddConnectionLimits, so the per-client connection cap it sets as an endpoint default applies here too.
+        services.AddOptions<KestrelServerOptions>().Configure<IServiceProvider>((kestrel, sp) =>
+        {
+            var quad = sp.GetRequiredService<IOptions<QuadFactorOptions>>().Value;
+            var embedded = sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Sqlite;
+            if (!quad.IsEnabled(embedded))
+            {
+                return;
+            }
+            var configuration = sp.GetRequiredService<IConfiguration>();
+            if (!configuration.GetSection("Kestrel:Endpoints").Exists())
+            {
+                HostingUrls.Listen(kestrel, configuration["urls"]);
+            }
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Countersign.QuadFactor");
+            var certificate = QuadCertificate.LoadOrCreate(quad, embedded, sp.GetRequiredService<TimeProvider>(), logger);
+            var listener = sp.GetRequiredService<QuadListener>();
+            listener.Fingerprint = QuadCertificate.Fingerprint(certificate);
+            kestrel.Listen(IPAddress.Parse(quad.Address), quad.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.None;
+                listen.UseHttps(new HttpsConnectionAdapterOptions
+                {
+                    ServerCertificate = certificate,
+                    // TLS 1.2 and 1.3 only (RFC 8996 retires 1.0 and 1.1; ASVS 12.1.1).
+                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    ClientCertificateMode = ClientCertificateMode.NoCertificate,
+                    HandshakeTimeout = TimeSpan.FromSeconds(10),
+                });
+                listen.UseConnectionHandler<QuadConnectionHandler>();
+                listener.Listen = listen;
+            });
+        });
+        return builder;
+    }
+}
+
+/// <summary>
+/// Kestrel serves either the hosting URLs (<c>Urls</c>, <c>--urls</c>) or endpoints configured in code, never both:
+/// one endpoint in code would silently drop the HTTP ones. So when the protocol adds its endpoint, the hosting URLs
+/// are bound in code too, the way Kestrel would bind them.
+/// </summary>
+internal static class HostingUrls
+{
+    public static void Listen(KestrelServerOptions kestrel, string? urls)
+    {
+        foreach (var url in (urls ?? "http://localhost:5000").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var address = BindingAddress.Parse(url);
+            Action<ListenOptions> configure = address.Scheme == "https" ? l => l.UseHttps() : _ => { };
+            if (address.IsUnixPipe)
+            {
+                kestrel.ListenUnixSocket(address.UnixPipePath, configure);
+            }
+            else if (string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+            {
+                kestrel.ListenLocalhost(address.Port, configure);
+            }
+            else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip))
+            {
+                kestrel.Listen(ip, address.Port, configure);
+            }
+            else
+            {
+                // *, + and host names: every address, as Kestrel does for them.
+                kestrel.ListenAnyIP(address.Port, configure);
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //   defences   the attack simulator against the server's defences (DefencesBench; bench/defences/run)
 //   fanout     the call-verification hub's fan-out (FanOutBench; bench/fanout/run)
 //   words      call-verification word derivation on one core (WordsBench; bench/words/run)
+//   quadfactor logins over the quad-factor protocol, TLS handshakes, the cost split (QuadFactorBench; bench/quadfactor/run)
 // Every bench takes --smoke: a run of a second or two that scripts/test makes, so none breaks unseen.
 // A bench whose figures would be meaningless (failed requests, a server that did not start) prints why
 // and exits 1; bad arguments exit 2.
@@ -14,6 +15,7 @@ try
         "defences" => await DefencesBench.RunAsync(args[1..]),
         "fanout" => await FanOutBench.RunAsync(args[1..]),
         "words" => WordsBench.Run(args[1..]),
+        "quadfactor" => await QuadFactorBench.RunAsync(args[1..]),
         _ => await LoginBench.RunAsync(args),
     };
 }

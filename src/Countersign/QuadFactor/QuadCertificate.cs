@@ -11,15 +11,15 @@ namespace Countersign.QuadFactor;
 /// </summary>
 public static partial class QuadCertificate
 {
-    public static X509Certificate2 LoadOrCreate(QuadFactorOptions options, bool embedded, TimeProvider time, ILogger logger)
+    public static X509Certificate2 LoadOrCreate(QuadFactorOptions options, bool generate, TimeProvider time, ILogger logger)
     {
         var path = Path.GetFullPath(options.CertificatePath);
         if (!File.Exists(path))
         {
-            if (!embedded)
+            if (!generate)
             {
                 throw new InvalidOperationException(
-                    $"QuadFactor:CertificatePath: no certificate at {path} (only embedded mode generates one; or set QuadFactor:Enabled=false).");
+                    $"QuadFactor:CertificatePath: no certificate at {path} (embedded mode generates one; set QuadFactor:GenerateCertificate=true, or QuadFactor:Enabled=false).");
             }
             Create(path, time);
             LogGenerated(logger, path);

@@ -67,7 +67,7 @@ public sealed class QuadCommands(
     /// <summary>100: password, TOTP, face and device; the same tokens as <c>POST /api/auth/login</c>.</summary>
     private async Task<QuadReply> LoginAsync(QuadRequest r, DeviceProof proof, ClientInfo client, CancellationToken ct)
     {
-        var probe = new FaceProbe(r.FaceImage!);
+        var probe = Probe(r.FaceImage);
         string[] required = [Factors.Password, Factors.Totp, Factors.Face, Factors.DeviceKey];
         TokenPair? tokens = null;
         var outcome = await signIn.CheckAsync(Attempt(r, client, required, probe, proof), (account, _) =>
@@ -108,7 +108,7 @@ public sealed class QuadCommands(
             TotpCode = admin.TotpCode,
             Captcha = r.Captcha,
             Required = [Factors.Password, Factors.Totp, Factors.NewDeviceKey],
-            Evidence = new Dictionary<string, object> { [Factors.NewDeviceKey] = proof },
+            Evidence = proof.Signature.Length == 0 ? new Dictionary<string, object>() : new Dictionary<string, object> { [Factors.NewDeviceKey] = proof },
         };
         var outcome = await signIn.CheckAsync(attempt, (account, _) =>
         {
@@ -125,7 +125,11 @@ public sealed class QuadCommands(
         {
             return QuadReply.Error(ErrorCodes.Forbidden, "Only an account with the admin role can register users.");
         }
-        var face = await faces.EnrolAsync(r.FaceImage!, ct);
+        if (r.FaceImage is not { Length: > 0 } photo)
+        {
+            return FaceUnusable("no_photo");
+        }
+        var face = await faces.EnrolAsync(photo, ct);
         if (!face.Succeeded)
         {
             return FaceUnusable(face.Error!.Value.Code());
@@ -157,7 +161,7 @@ public sealed class QuadCommands(
     /// <summary>300: password, face and device replace the TOTP secret (a lost phone).</summary>
     private async Task<QuadReply> RecoverTotpAsync(QuadRequest r, DeviceProof proof, ClientInfo client, CancellationToken ct)
     {
-        var probe = new FaceProbe(r.FaceImage!);
+        var probe = Probe(r.FaceImage);
         TotpEnrolment? enrolment = null;
         var outcome = await signIn.CheckAsync(Attempt(r, client, [Factors.Password, Factors.Face, Factors.DeviceKey], probe, proof),
             async (account, ct) =>
@@ -180,7 +184,7 @@ public sealed class QuadCommands(
         {
             return Refused(policy);
         }
-        var probe = new FaceProbe(r.FaceImage!);
+        var probe = Probe(r.FaceImage);
         var outcome = await signIn.CheckAsync(Attempt(r, client, [Factors.Totp, Factors.Face, Factors.DeviceKey], probe, proof),
             async (account, ct) =>
             {
@@ -230,7 +234,7 @@ public sealed class QuadCommands(
     /// <summary>330 (the seed's "update MAC"): password, TOTP and face move the account to a new key and MAC, signed by the new key.</summary>
     private async Task<QuadReply> ReplaceDeviceAsync(QuadRequest r, DeviceProof proof, ClientInfo client, CancellationToken ct)
     {
-        var probe = new FaceProbe(r.FaceImage!);
+        var probe = Probe(r.FaceImage);
         string[] proven = [Factors.Password, Factors.Totp, Factors.Face, Factors.NewDeviceKey];
         var outcome = await signIn.CheckAsync(Attempt(r, client, proven, probe, proof), async (account, ct) =>
         {
@@ -254,7 +258,10 @@ public sealed class QuadCommands(
         {
             evidence[Factors.Face] = probe;
         }
-        evidence[required.Contains(Factors.NewDeviceKey) ? Factors.NewDeviceKey : Factors.DeviceKey] = proof;
+        if (proof.Signature.Length > 0)
+        {
+            evidence[required.Contains(Factors.NewDeviceKey) ? Factors.NewDeviceKey : Factors.DeviceKey] = proof;
+        }
         return new SignInAttempt
         {
             Channel = Channel,
@@ -267,6 +274,8 @@ public sealed class QuadCommands(
             Evidence = evidence,
         };
     }
+
+    private static FaceProbe? Probe(byte[]? image) => image is { Length: > 0 } ? new FaceProbe(image) : null;
 
     /// <summary>
     /// A refused attempt. When the core stopped before the face (unknown user, wrong password), the photo is still

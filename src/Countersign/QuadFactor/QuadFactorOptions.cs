@@ -22,6 +22,12 @@ public sealed class QuadFactorOptions
 
     public string? CertificatePassword { get; set; }
 
+    /// <summary>
+    /// Generate a self-signed certificate at <see cref="CertificatePath"/> when there is none. Unset: in embedded mode
+    /// only; several nodes should share one certificate from configuration, or clients meet a different pin on each.
+    /// </summary>
+    public bool? GenerateCertificate { get; set; }
+
     /// <summary>The largest frame accepted (length prefix excluded): room for a face photo.</summary>
     public int MaxFrameBytes { get; set; } = 4 * 1024 * 1024;
 

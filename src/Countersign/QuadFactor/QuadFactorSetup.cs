@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Countersign.Secrets;
 using Countersign.SignIn;
 using Countersign.Storage;
@@ -19,6 +20,28 @@ public sealed class QuadListener
     public IPEndPoint? EndPoint => Listen?.IPEndPoint;
 
     public string? Fingerprint { get; internal set; }
+
+    /// <summary>Loaded (or generated) when the server starts, not when a CLI command builds the same host.</summary>
+    internal X509Certificate2? Certificate { get; set; }
+}
+
+/// <summary>Loads the certificate as the server starts, so a missing or broken one stops the start with its reason.</summary>
+internal sealed class QuadCertificateLoader(
+    IOptions<QuadFactorOptions> options, IOptions<StorageOptions> storage, QuadListener listener, TimeProvider time,
+    ILogger<QuadCertificateLoader> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken ct)
+    {
+        var embedded = storage.Value.Provider == StorageProvider.Sqlite;
+        if (options.Value.IsEnabled(embedded))
+        {
+            listener.Certificate = QuadCertificate.LoadOrCreate(options.Value, options.Value.GenerateCertificate ?? embedded, time, logger);
+            listener.Fingerprint = QuadCertificate.Fingerprint(listener.Certificate);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
 }
 
 public static class QuadFactorSetup
@@ -39,6 +62,7 @@ public static class QuadFactorSetup
         services.AddScoped<IFactorCheck, DeviceKeyCheck>();
         services.AddScoped<IFactorCheck, NewDeviceKeyCheck>();
         services.AddScoped<IProtectedSecrets, FaceTemplateSecrets>();
+        services.AddHostedService<QuadCertificateLoader>();
         // After AddConnectionLimits, so the per-client connection cap it sets as an endpoint default applies here too.
         services.AddOptions<KestrelServerOptions>().Configure<IServiceProvider>((kestrel, sp) =>
         {
@@ -53,16 +77,13 @@ public static class QuadFactorSetup
             {
                 HostingUrls.Listen(kestrel, configuration["urls"]);
             }
-            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Countersign.QuadFactor");
-            var certificate = QuadCertificate.LoadOrCreate(quad, embedded, sp.GetRequiredService<TimeProvider>(), logger);
             var listener = sp.GetRequiredService<QuadListener>();
-            listener.Fingerprint = QuadCertificate.Fingerprint(certificate);
             kestrel.Listen(IPAddress.Parse(quad.Address), quad.Port, listen =>
             {
                 listen.Protocols = HttpProtocols.None;
                 listen.UseHttps(new HttpsConnectionAdapterOptions
                 {
-                    ServerCertificate = certificate,
+                    ServerCertificateSelector = (_, _) => listener.Certificate,
                     // TLS 1.2 and 1.3 only (RFC 8996 retires 1.0 and 1.1; ASVS 12.1.1).
                     SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     ClientCertificateMode = ClientCertificateMode.NoCertificate,

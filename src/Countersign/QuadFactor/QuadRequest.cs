@@ -36,10 +36,12 @@ public sealed record QuadRequest
     public required string Username { get; init; }
     public string? Password { get; init; }
     public string? TotpCode { get; init; }
+    /// <summary>The photo; empty when the client sent none (the face factor missing).</summary>
     public byte[]? FaceImage { get; init; }
     public required long ClientTime { get; init; }
     public required string Nonce { get; init; }
     public required string Mac { get; init; }
+    /// <summary>The device's signature; empty when the client sent none (the device factor missing).</summary>
     public required byte[] Signature { get; init; }
     public byte[]? DevicePublicKey { get; init; }
     public string? NewPassword { get; init; }
@@ -90,12 +92,14 @@ public sealed record QuadRequest
             throw new FieldException("unknown command");
         }
         var needs = Needs(command);
+        // A factor's field must be there; its value may be empty, which is that factor missing: refused like a wrong
+        // one, with the one generic error, and audited as missing. Only a frame that breaks the shape is a bad_request.
         var request = new QuadRequest
         {
             Command = command,
             Username = Text(o, "username", required: true)!,
-            Password = Text(o, "password", needs.Contains("password")),
-            TotpCode = Text(o, "totp_code", needs.Contains("totp_code")),
+            Password = Factor(Text(o, "password", needs.Contains("password"), allowEmpty: true)),
+            TotpCode = Factor(Text(o, "totp_code", needs.Contains("totp_code"), allowEmpty: true)),
             FaceImage = Base64(o, "face_image_b64", needs.Contains("face_image_b64"), int.MaxValue),
             ClientTime = Integer(o, "client_time"),
             Nonce = Text(o, "nonce", required: true)!,
@@ -149,7 +153,9 @@ public sealed record QuadRequest
         return new(Text(admin, "username", true)!, Text(admin, "password", true)!, Text(admin, "totp_code", true)!);
     }
 
-    private static string? Text(JsonElement o, string name, bool required)
+    private static string? Factor(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static string? Text(JsonElement o, string name, bool required, bool allowEmpty = false)
     {
         if (!o.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -160,7 +166,7 @@ public sealed record QuadRequest
             throw new FieldException($"{name} must be a string");
         }
         var text = value.GetString()!;
-        if (text.Length == 0 && required)
+        if (text.Length == 0 && required && !allowEmpty)
         {
             throw new FieldException($"{name} is required");
         }
@@ -188,11 +194,12 @@ public sealed record QuadRequest
         {
             throw new FieldException($"{name} must be a base64 string");
         }
-        if (!value.TryGetBytesFromBase64(out var bytes) || bytes.Length == 0 || bytes.Length > maxBytes)
+        if (!value.TryGetBytesFromBase64(out var bytes) || bytes.Length > maxBytes)
         {
             throw new FieldException($"{name} must be base64 (RFC 4648 §4)");
         }
-        return bytes;
+        // Empty: the factor is missing (a photo or a signature); the new key or new photo must be there.
+        return bytes.Length == 0 && name is "device_public_key" or "new_face_image_b64" ? throw new FieldException($"{name} is required") : bytes;
     }
 
     private static bool TryBase64(string text, int maxBytes, out byte[] bytes)

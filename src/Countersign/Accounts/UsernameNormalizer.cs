@@ -43,7 +43,7 @@ public sealed class UsernameValidator(Storage.CountersignDb db) : IUserValidator
             return IdentityResult.Failed(new IdentityError
             {
                 Code = "InvalidUserName",
-                Description = $"Usernames are 1 to {MaxLength} letters, digits or ASCII punctuation, without spaces, invisible or control characters.",
+                Description = $"Usernames are 1 to {MaxLength} letters, digits or ASCII punctuation, without spaces, invisible or control characters; a right-to-left name is written in one direction only.",
             });
         }
         // Names never change once stored, so only a new account is checked (and accounts older than the

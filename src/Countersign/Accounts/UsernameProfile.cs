@@ -15,6 +15,8 @@ namespace Countersign.Accounts;
 /// non-ASCII punctuation. Two deliberate tightenings: ZWJ/ZWNJ (RFC 8264's CONTEXTJ) and the CONTEXTO
 /// characters are refused outright, and UTS #39 §5.4's mark checks apply (no mark first, no dot above after
 /// a dotted or dotless i or j, no mark twice in a row), since none of these spellings is needed for a login name.
+/// RFC 8265 §3.3.3 rule 6 applies RFC 5893's Bidi Rule to a name with right-to-left characters (see
+/// <see cref="PassesBidiRule"/>).
 /// </para>
 /// <para>
 /// <see cref="Skeleton"/> is UTS #39 §4's skeleton over Unicode's confusables.txt (restored at build time
@@ -42,7 +44,34 @@ public static class UsernameProfile
             previous = rune;
             index++;
         }
-        return index > 0;
+        return index > 0 && PassesBidiRule(name);
+    }
+
+    /// <summary>
+    /// RFC 5893 §2 for a name that holds any R, AL or AN character (RFC 8265 §3.3.3 rule 6): it starts
+    /// with a right-to-left letter (rule 1; an L would make the name mixed-direction, which rule 2
+    /// refuses anyway), holds only R, AL, AN, EN, ES, CS, ET, ON, BN and NSM (rule 2), ends with R, AL,
+    /// EN or AN before any trailing NSM (rule 3), and does not mix European and Arabic-Indic digits
+    /// (rule 4). Such a name reads the same in every display order, so it cannot pose as another:
+    /// "abc" followed by Hebrew letters, or Hebrew with a trailing Latin letter, is refused.
+    /// A name without right-to-left characters is unaffected (RFC 5893's rules 5 and 6 are for the
+    /// left-to-right labels of a domain name that also has right-to-left ones).
+    /// </summary>
+    private static bool PassesBidiRule(string name)
+    {
+        var classes = name.EnumerateRunes().Select(BidiClasses.Of).ToList();
+        if (!classes.Exists(c => c is "R" or "AL" or "AN"))
+        {
+            return true;
+        }
+        if (classes[0] is not ("R" or "AL")
+            || !classes.TrueForAll(c => c is "R" or "AL" or "AN" or "EN" or "ES" or "CS" or "ET" or "ON" or "BN" or "NSM"))
+        {
+            return false;
+        }
+        var last = classes.FindLastIndex(c => c != "NSM");
+        return last >= 0 && classes[last] is ("R" or "AL" or "EN" or "AN")
+            && !(classes.Contains("EN") && classes.Contains("AN"));
     }
 
     /// <summary>

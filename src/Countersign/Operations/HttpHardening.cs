@@ -72,7 +72,8 @@ public static class HttpHardening
         .AddContentTypeOptionsNoSniff()
         .AddReferrerPolicyStrictOriginWhenCrossOrigin()
         .AddCrossOriginOpenerPolicy(p => p.SameOrigin())
-        // Over HTTPS only (the library skips plain HTTP): a year, as RFC 6797 §11.2 suggests for settled sites.
+        // Over HTTPS only (the library skips plain HTTP, RFC 6797 §7.2, and the host "localhost"): a year, as
+        // RFC 6797 §11.2 suggests for settled sites. Tested over real TLS in Hardening/HstsTests.cs.
         .AddStrictTransportSecurityMaxAge(maxAgeInSeconds: 365 * 24 * 3600)
         .AddPermissionsPolicy(p =>
         {

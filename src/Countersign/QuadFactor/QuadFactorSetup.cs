@@ -76,6 +76,9 @@ public static class QuadFactorSetup
             if (!configuration.GetSection("Kestrel:Endpoints").Exists())
             {
                 HostingUrls.Listen(kestrel, configuration["urls"]);
+                // Bound above: without this the web host hands the same URLs to Kestrel too, which ignores them with a
+                // warning that reads as if HTTP were not served ("Overriding address(es) ...").
+                configuration["urls"] = null;
             }
             var listener = sp.GetRequiredService<QuadListener>();
             kestrel.Listen(IPAddress.Parse(quad.Address), quad.Port, listen =>

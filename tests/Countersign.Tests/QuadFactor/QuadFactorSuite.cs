@@ -372,6 +372,20 @@ public abstract class QuadFactorSuite(QuadServer server)
     }
 
     [Fact]
+    public async Task The_generated_certificate_is_private_and_is_the_one_served_and_logged()
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.CertificatePath));
+        }
+        using var file = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(server.CertificatePath, null);
+        Assert.Equal(Countersign.QuadFactor.QuadCertificate.Fingerprint(file), server.Fingerprint);
+        await using var client = await server.ConnectAsync();
+        Assert.Equal(file.Thumbprint, new System.Security.Cryptography.X509Certificates.X509Certificate2(client.Stream.RemoteCertificate!).Thumbprint);
+        Assert.True(client.Stream.SslProtocol >= System.Security.Authentication.SslProtocols.Tls12);
+    }
+
+    [Fact]
     public async Task A_client_pinning_another_fingerprint_refuses_the_server()
     {
         await Assert.ThrowsAnyAsync<System.Security.Authentication.AuthenticationException>(() =>

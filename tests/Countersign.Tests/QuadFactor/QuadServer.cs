@@ -36,6 +36,7 @@ public class QuadServer(Database database = Database.Sqlite, StateStore store = 
     public const string StrongPassword = "correct horse battery staple 42";
 
     public FakeTimeProvider FakeClock => Clock!;
+    public string CertificatePath => Path.Combine(_certificateFolder, "quad-factor.pfx");
     public string Fingerprint => Services.GetRequiredService<QuadListener>().Fingerprint!;
     public int Port => Services.GetRequiredService<QuadListener>().EndPoint!.Port;
     public byte[] AdminTotp { get; private set; } = [];

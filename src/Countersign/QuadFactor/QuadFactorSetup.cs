@@ -5,6 +5,7 @@ using Countersign.Secrets;
 using Countersign.SignIn;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
@@ -12,31 +13,36 @@ using Microsoft.Extensions.Options;
 namespace Countersign.QuadFactor;
 
 /// <summary>Where the listener ended up (the port, when 0 asked for any), once the server has started.</summary>
-public sealed class QuadListener
+public sealed class QuadListener(IOptions<QuadFactorOptions> options, IOptions<StorageOptions> storage, TimeProvider time, ILogger<QuadListener> logger)
 {
+    private readonly Lazy<X509Certificate2> _certificate = new(() =>
+    {
+        var embedded = storage.Value.Provider == StorageProvider.Sqlite;
+        return QuadCertificate.LoadOrCreate(options.Value, options.Value.GenerateCertificate ?? embedded, time, logger);
+    });
+
     internal ListenOptions? Listen { get; set; }
+
+    /// <summary>The hosting URLs were bound in code (<see cref="HostingUrls"/>), so the web host's copy of them is dropped.</summary>
+    internal bool BoundHostingUrls { get; set; }
 
     /// <summary>The bound endpoint, or null when the protocol is off or the server has not started.</summary>
     public IPEndPoint? EndPoint => Listen?.IPEndPoint;
 
-    public string? Fingerprint { get; internal set; }
+    public string? Fingerprint => _certificate.IsValueCreated ? QuadCertificate.Fingerprint(_certificate.Value) : null;
 
-    /// <summary>Loaded (or generated) when the server starts, not when a CLI command builds the same host.</summary>
-    internal X509Certificate2? Certificate { get; set; }
+    /// <summary>Loaded (or generated) when the server starts, or at the first handshake, never when a CLI command builds the same host.</summary>
+    internal X509Certificate2 Certificate => _certificate.Value;
 }
 
 /// <summary>Loads the certificate as the server starts, so a missing or broken one stops the start with its reason.</summary>
-internal sealed class QuadCertificateLoader(
-    IOptions<QuadFactorOptions> options, IOptions<StorageOptions> storage, QuadListener listener, TimeProvider time,
-    ILogger<QuadCertificateLoader> logger) : IHostedService
+internal sealed class QuadCertificateLoader(IOptions<QuadFactorOptions> options, IOptions<StorageOptions> storage, QuadListener listener) : IHostedService
 {
     public Task StartAsync(CancellationToken ct)
     {
-        var embedded = storage.Value.Provider == StorageProvider.Sqlite;
-        if (options.Value.IsEnabled(embedded))
+        if (options.Value.IsEnabled(storage.Value.Provider == StorageProvider.Sqlite))
         {
-            listener.Certificate = QuadCertificate.LoadOrCreate(options.Value, options.Value.GenerateCertificate ?? embedded, time, logger);
-            listener.Fingerprint = QuadCertificate.Fingerprint(listener.Certificate);
+            _ = listener.Certificate;
         }
         return Task.CompletedTask;
     }
@@ -63,25 +69,26 @@ public static class QuadFactorSetup
         services.AddScoped<IFactorCheck, NewDeviceKeyCheck>();
         services.AddScoped<IProtectedSecrets, FaceTemplateSecrets>();
         services.AddHostedService<QuadCertificateLoader>();
+        services.AddTransient<IStartupFilter, HostingUrlsBoundInCode>();
         // After AddConnectionLimits, so the per-client connection cap it sets as an endpoint default applies here too.
         services.AddOptions<KestrelServerOptions>().Configure<IServiceProvider>((kestrel, sp) =>
         {
-            var quad = sp.GetRequiredService<IOptions<QuadFactorOptions>>().Value;
-            var embedded = sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Sqlite;
+            // Read, not validated: Kestrel's options are built with the host, before StartupTasks reports every bad
+            // value at once; a bad value here gives the defaults, and the start stops on it a moment later.
+            var configuration = sp.GetRequiredService<IConfiguration>();
+            var quad = configuration.ComposeTime<QuadFactorOptions>(QuadFactorOptions.Section);
+            var embedded = configuration.ComposeTime<StorageOptions>(StorageOptions.Section).Provider == StorageProvider.Sqlite;
             if (!quad.IsEnabled(embedded))
             {
                 return;
             }
-            var configuration = sp.GetRequiredService<IConfiguration>();
             if (!configuration.GetSection("Kestrel:Endpoints").Exists())
             {
                 HostingUrls.Listen(kestrel, configuration["urls"]);
-                // Bound above: without this the web host hands the same URLs to Kestrel too, which ignores them with a
-                // warning that reads as if HTTP were not served ("Overriding address(es) ...").
-                configuration["urls"] = null;
+                sp.GetRequiredService<QuadListener>().BoundHostingUrls = true;
             }
             var listener = sp.GetRequiredService<QuadListener>();
-            kestrel.Listen(IPAddress.Parse(quad.Address), quad.Port, listen =>
+            kestrel.Listen(IPAddress.TryParse(quad.Address, out var address) ? address : IPAddress.Loopback, quad.Port is >= 0 and <= 65535 ? quad.Port : 0, listen =>
             {
                 listen.Protocols = HttpProtocols.None;
                 listen.UseHttps(new HttpsConnectionAdapterOptions
@@ -98,6 +105,23 @@ public static class QuadFactorSetup
         });
         return builder;
     }
+}
+
+/// <summary>
+/// The web host hands the hosting URLs to Kestrel as well, which, seeing endpoints in code, ignores them with a warning
+/// that reads as if HTTP were not served ("Overriding address(es) ..."). They are bound already, so the web host's copy
+/// is dropped; startup filters run after the host adds them and before the server starts.
+/// </summary>
+internal sealed class HostingUrlsBoundInCode(QuadListener listener) : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        if (listener.BoundHostingUrls && app.ServerFeatures.Get<IServerAddressesFeature>()?.Addresses is { IsReadOnly: false } addresses)
+        {
+            addresses.Clear();
+        }
+        next(app);
+    };
 }
 
 /// <summary>

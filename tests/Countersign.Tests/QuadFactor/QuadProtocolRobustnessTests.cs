@@ -15,6 +15,7 @@ namespace Countersign.Tests.QuadFactor;
 /// nesting, huge strings, and twice 10,000 seeded random frames. Each bad frame gets one bad_request frame and the
 /// connection closes; afterwards the server still serves a valid login and holds no frame memory.
 /// </summary>
+[Collection(QuadRobustnessCollection.Name)]
 public sealed class QuadProtocolRobustnessTests(QuadSqliteServer server, ITestOutputHelper output) : IClassFixture<QuadSqliteServer>
 {
     private static byte[] Frame(byte[] payload)
@@ -321,6 +322,16 @@ public sealed class QuadProtocolRobustnessTests(QuadSqliteServer server, ITestOu
             random.Next(2) == 0 ? Fields[random.Next(Fields.Length)] : "k" + i, RandomJson(random, depth + 1)))
             .DistinctBy(kv => kv.Key)),
     };
+}
+
+/// <summary>
+/// Alone, after the parallel tests: the fuzz reads the process's managed heap, which other suites running beside it
+/// would fill.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class QuadRobustnessCollection
+{
+    public const string Name = "quad-factor robustness (alone)";
 }
 
 internal static class JsonObjectExtensions

@@ -77,8 +77,9 @@ internal static class QuadFactorBench
             var port = listener.EndPoint!.Port;
             var trust = new ServerTrust.Pin(listener.Fingerprint!);
             var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
-            // Four accounts per worker, used in turn, so each account's logins are 40 s of the stepped clock apart
-            // (a TOTP step is accepted once) while the other workers' steps stay inside the ±1 step window.
+            // Four accounts per worker (NextAccount): a login takes one that has not used the current TOTP step (each
+            // step is accepted once per account), and only when all four have does the clock move a step, so another
+            // worker's login in flight moves it at most one step, inside the ±1 step window.
             var users = new List<BenchUser>();
             for (var i = 0; i < 4 * workers; i++)
             {
@@ -92,14 +93,13 @@ internal static class QuadFactorBench
             var tcp = new List<double>();
             for (var round = 1; round <= rounds; round++)
             {
-                quad.Add(await RateAsync(seconds, workers, async (c, w, n) =>
+                quad.Add(await RateAsync(seconds, workers, async (c, w, _) =>
                 {
-                    var user = users[w * 4 + (int)(n % 4)];
-                    clock.Advance(TimeSpan.FromSeconds(10));
+                    var (user, step) = NextAccount(users, w, clock);
                     var reply = await ((QuadClient)c!).SendAsync(QuadClient.Sign(new JsonObject
                     {
                         ["command"] = "100", ["username"] = user.Name, ["password"] = Password,
-                        ["totp_code"] = Rfc6238.Code(user.Secret, Rfc6238.StepAt(clock.GetUtcNow())),
+                        ["totp_code"] = Rfc6238.Code(user.Secret, step),
                         ["face_image_b64"] = Convert.ToBase64String(probe), ["mac"] = Mac,
                     }, user.Key, clock.GetUtcNow().ToUnixTimeSeconds()), CancellationToken.None);
                     if (reply.GetProperty("status").GetString() != "ok")
@@ -107,13 +107,12 @@ internal static class QuadFactorBench
                         throw new BenchFailedException("a quad-factor login failed: " + reply);
                     }
                 }, reuse: true, port, trust));
-                api.Add(await RateAsync(seconds, workers, async (_, w, n) =>
+                api.Add(await RateAsync(seconds, workers, async (_, w, _) =>
                 {
-                    var user = users[w * 4 + (int)(n % 4)];
-                    clock.Advance(TimeSpan.FromSeconds(10));
+                    var (user, step) = NextAccount(users, w, clock);
                     using var response = await http.PostAsJsonAsync("/api/auth/login", new
                     {
-                        username = user.Name, password = Password, totp_code = Rfc6238.Code(user.Secret, Rfc6238.StepAt(clock.GetUtcNow())),
+                        username = user.Name, password = Password, totp_code = Rfc6238.Code(user.Secret, step),
                     });
                     if (!response.IsSuccessStatusCode)
                     {
@@ -191,7 +190,26 @@ internal static class QuadFactorBench
         }
     }
 
-    private sealed record BenchUser(string Name, ECDsa Key, byte[] Secret);
+    private sealed record BenchUser(string Name, ECDsa Key, byte[] Secret)
+    {
+        public long LastStep { get; set; }
+    }
+
+    /// <summary>Worker <paramref name="worker"/>'s next account with a TOTP step it has not used, and that step.</summary>
+    private static (BenchUser User, long Step) NextAccount(List<BenchUser> users, int worker, SteppedClock clock)
+    {
+        var step = Rfc6238.StepAt(clock.GetUtcNow());
+        var mine = users.Skip(worker * 4).Take(4).ToList();
+        var user = mine.FirstOrDefault(u => u.LastStep < step);
+        if (user is null)
+        {
+            clock.Advance(TimeSpan.FromSeconds(30));
+            step = Rfc6238.StepAt(clock.GetUtcNow());
+            user = mine.First(u => u.LastStep < step);
+        }
+        user.LastStep = step;
+        return (user, step);
+    }
 
     private static async Task<BenchUser> EnrolAsync(IServiceProvider services, string name, byte[] photo)
     {

@@ -205,6 +205,8 @@ internal static class DefencesBench
     private static Process StartServer(string dll, Dictionary<string, string> config, int port)
     {
         var start = new ProcessStartInfo("dotnet", [dll, "serve", "--urls", $"http://127.0.0.1:{port}"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // The quad-factor listener is on by default in embedded mode; this bench measures HTTP only.
+        start.Environment["COUNTERSIGN__QuadFactor__Enabled"] = "false";
         foreach (var (key, value) in config)
         {
             start.Environment["COUNTERSIGN__" + key.Replace(":", "__", StringComparison.Ordinal)] = value;

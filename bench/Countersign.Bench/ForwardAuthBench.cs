@@ -103,6 +103,8 @@ internal static partial class ForwardAuthBench
         ["COUNTERSIGN__Audit__AttemptLogPath"] = Path.Combine(folder, "attempts.jsonl"),
         ["COUNTERSIGN__LocalAdmin__SocketPath"] = Path.Combine(folder, "admin.sock"),
         ["COUNTERSIGN__Network__TrustedProxies__0"] = "127.0.0.1",
+        // The quad-factor listener (on by default in embedded mode) is not measured here and its fixed port may be taken.
+        ["COUNTERSIGN__QuadFactor__Enabled"] = "false",
         ["COUNTERSIGN__Defences__RateLimits__Enabled"] = "false",
         // One client at 64 connections is not an attack; the connection cap per address would refuse it.
         ["COUNTERSIGN__Connections__MaxConnectionsPerClient"] = "0",

@@ -17,9 +17,17 @@ public sealed class AccountAdmin(
     TimeProvider time)
 {
     /// <summary>Creates an account; a failed result lists every reason at once.</summary>
+    public Task<(User? User, IdentityResult Result)> CreateAsync(
+        string username, string password, string? email, IEnumerable<string> roles, string action, string? actor, string? clientIp,
+        CancellationToken ct = default) => CreateAsync(username, password, email, roles, action, actor, clientIp, null, ct);
+
+    /// <summary>
+    /// Creates an account and, in the same transaction, what <paramref name="alsoStage"/> adds to the unit of work
+    /// (the quad-factor protocol's face template, device and TOTP secret).
+    /// </summary>
     public async Task<(User? User, IdentityResult Result)> CreateAsync(
         string username, string password, string? email, IEnumerable<string> roles, string action, string? actor, string? clientIp,
-        CancellationToken ct = default)
+        Func<User, CancellationToken, Task>? alsoStage, CancellationToken ct)
     {
         var user = NewUser(username, email);
         // Identity stops at the first failing validator; a person fixing a form wants every reason at once.
@@ -68,6 +76,11 @@ public sealed class AccountAdmin(
         foreach (var role in roles)
         {
             Check(await users.AddToRoleAsync(user, role));
+        }
+        if (alsoStage is not null)
+        {
+            // What the caller enrols with the account (the quad-factor protocol's face and device), in its transaction.
+            await alsoStage(user, ct);
         }
         audit.Add(db, new(action, user.Id, user.UserName, clientIp,
             AuditDetail.Of(new { actor, roles })));
@@ -126,13 +139,30 @@ public sealed class AccountAdmin(
                 return refused;
             }
         }
-        await ChangeAsync(user, AuditActions.PasswordChanged, actor, async () =>
-        {
-            user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
-            Check(await users.UpdateSecurityStampAsync(user));
-            await EndSignInsAsync(user.Id, "password_changed", ct);
-        }, ct);
+        await ChangeAsync(user, AuditActions.PasswordChanged, actor, () => StagePasswordAsync(user, password, ct), ct);
         return IdentityResult.Success;
+    }
+
+    /// <summary>The password policy's verdict on a new password for <paramref name="user"/>, every reason at once.</summary>
+    public async Task<IdentityResult> CheckPasswordAsync(User user, string password)
+    {
+        var errors = new List<IdentityError>();
+        foreach (var validator in users.PasswordValidators)
+        {
+            errors.AddRange((await validator.ValidateAsync(users, user, password)).Errors);
+        }
+        return errors.Count == 0 ? IdentityResult.Success : IdentityResult.Failed([.. errors.DistinctBy(e => e.Code)]);
+    }
+
+    /// <summary>
+    /// A new (already policy-checked) password and the end of the user's sign-ins, in the caller's transaction,
+    /// which audits and commits it (the quad-factor protocol's password recovery).
+    /// </summary>
+    public async Task StagePasswordAsync(User user, string password, CancellationToken ct)
+    {
+        user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
+        Check(await users.UpdateSecurityStampAsync(user));
+        await EndSignInsAsync(user.Id, "password_changed", ct);
     }
 
     public Task AddRoleAsync(User user, string role, string? actor, CancellationToken ct = default) =>

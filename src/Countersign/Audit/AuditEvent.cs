@@ -72,6 +72,13 @@ public static class AuditActions
     public const string GrantRemoved = "grant_removed";
     public const string DeviceAdded = "device_added";
     public const string DeviceRevoked = "device_revoked";
+    public const string QuadVerified = "quad_verified";
+    public const string QuadRegistered = "quad_registered";
+    public const string QuadRegistrationRefused = "quad_registration_refused";
+    public const string QuadTotpReplaced = "quad_totp_replaced";
+    public const string QuadPasswordRecovered = "quad_password_recovered";
+    public const string QuadFaceReplaced = "quad_face_replaced";
+    public const string QuadDeviceReplaced = "quad_device_replaced";
 }
 
 /// <summary>

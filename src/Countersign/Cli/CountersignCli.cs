@@ -56,6 +56,7 @@ public static class CountersignCli
             DemoCommands.Create(configure),
             AttackCommands.Create(),
             FaceCommands.Create(),
+            ClientCommands.Create(input),
         };
         Guard(root);
         return root;

@@ -22,6 +22,23 @@ internal sealed class SecretReader(TextReader? input)
         return second == first ? (first, null) : (null, "the two passwords differ; nothing changed");
     }
 
+    /// <summary>One secret (a current password), masked at a terminal.</summary>
+    public string ReadSecret(string label) => Read(label);
+
+    /// <summary>A line that is not secret (a username, a code, a path), from the same input as the secrets.</summary>
+    public string ReadLine(string label)
+    {
+        if (input is not null)
+        {
+            return input.ReadLine() ?? "";
+        }
+        if (!Console.IsInputRedirected)
+        {
+            Console.Error.Write(label);
+        }
+        return Console.ReadLine() ?? "";
+    }
+
     private string Read(string label)
     {
         if (input is not null)

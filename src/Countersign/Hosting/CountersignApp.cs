@@ -8,6 +8,7 @@ using Countersign.ForwardAuth;
 using Countersign.LocalAdmin;
 using Countersign.Operations;
 using Countersign.Passkeys;
+using Countersign.QuadFactor;
 using Countersign.Secrets;
 using Countersign.Sessions;
 using Countersign.SignIn;
@@ -54,6 +55,7 @@ public static class CountersignApp
         builder.AddClientAddress();
         builder.AddHttpHardening();
         builder.AddConnectionLimits();
+        builder.AddQuadFactor();
         builder.AddLocalAdmin();
         builder.Services.AddRazorPages();
         builder.Services.AddHostedService<StartupTasks>();

@@ -41,6 +41,12 @@ public static class ErrorCodes
     public const string PasskeyRejected = "passkey_rejected";
     public const string InvalidPasskey = "invalid_passkey";
 
+    // Quad-factor protocol (frames over TLS; docs/quad-factor.md)
+    public const string BadRequest = "bad_request";
+    public const string ClockSkew = "clock_skew";
+    public const string FaceUnusable = "face_unusable";
+    public const string ServerError = "server_error";
+
     // Call verification
     public const string AlreadyPaired = "already_paired";
     public const string InvalidPair = "invalid_pair";

@@ -16,6 +16,7 @@ public sealed class SecretStore(IDataProtectionProvider provider, IKeyManager ke
     public const string TotpPurpose = "Countersign.Totp.Secret.v1";
     public const string PairPurpose = "Countersign.CallVerification.PairSecret.v1";
     public const string GrantPurpose = "Countersign.ForwardAuth.Grant.v1";
+    public const string FaceTemplatePurpose = "Countersign.QuadFactor.FaceTemplate.v1";
 
     public byte[] Protect(string purpose, byte[] secret) => provider.CreateProtector(purpose).Protect(secret);
 

@@ -10,6 +10,12 @@ public static class Factors
     public const string Totp = "totp";
     public const string RecoveryCode = "recovery_code";
     public const string Passkey = "passkey";
+    /// <summary>A face compared with the enrolled template (quad-factor protocol; never a factor on its own).</summary>
+    public const string Face = "face";
+    /// <summary>A request signed by the enrolled device key, from the enrolled MAC (quad-factor protocol).</summary>
+    public const string DeviceKey = "device_key";
+    /// <summary>Possession of a key being enrolled: the request is signed by it (registration, device replacement).</summary>
+    public const string NewDeviceKey = "new_device_key";
 }
 
 /// <summary>

@@ -138,7 +138,7 @@ public sealed class SignInCore(
             failed ? Settle.Failure : verdict.Outcome.Succeeded ? Settle.Success : Settle.Neither);
         if (failed)
         {
-            await recorder.FailedAsync(verdict.Trace, account, verdict.FailureReason!, lockedNow, ct);
+            await recorder.FailedAsync(verdict.Trace, account, verdict.FailureReason!, lockedNow, ct, verdict.Passed);
         }
         else if (verdict.Outcome.Status == SignInStatus.MfaRequired)
         {
@@ -148,7 +148,7 @@ public sealed class SignInCore(
     }
 
     /// <summary>The outcome of the factor checks; a failure is recorded by the caller once the lockout has counted it.</summary>
-    private sealed record Verdict(SignInOutcome Outcome, SignInTrace Trace, string? FailureReason = null);
+    private sealed record Verdict(SignInOutcome Outcome, SignInTrace Trace, string? FailureReason = null, IReadOnlyList<string>? Passed = null);
 
     private async Task<Verdict> CheckFactorsAsync(SignInAttempt attempt, SignInAccount? account, SignInTrace trace, SuccessStep onSuccess,
         CancellationToken ct)
@@ -186,7 +186,9 @@ public sealed class SignInCore(
                 ? CheckRequiredAsync(attempt, account!, all, passed, ct)
                 : CheckUsualAsync(attempt, account!, passed, ct)) is { } refusal)
         {
-            return new(refusal.Outcome, trace, refusal.Outcome.Status == SignInStatus.MfaRequired ? null : refusal.Reason);
+            // With required factors the audit names the ones that passed too, beside the reason that lists the failed.
+            return new(refusal.Outcome, trace, refusal.Outcome.Status == SignInStatus.MfaRequired ? null : refusal.Reason,
+                attempt.Required is null ? null : passed);
         }
 
         // 8. Success: the caller's change, the re-hash and the audit in one transaction.

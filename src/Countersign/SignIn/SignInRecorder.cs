@@ -45,7 +45,8 @@ public sealed class SignInRecorder(CountersignDb db, AuditLog audit, AttemptLog 
     }
 
     /// <summary>A failed credential: counted against the address, audited (with the lock it caused) and logged.</summary>
-    public async Task FailedAsync(SignInTrace trace, SignInAccount? account, string reason, bool lockedNow, CancellationToken ct)
+    public async Task FailedAsync(SignInTrace trace, SignInAccount? account, string reason, bool lockedNow, CancellationToken ct,
+        IReadOnlyList<string>? passed = null)
     {
         var client = trace.Attempt.Client;
         await defences.CountClientFailureAsync(client);
@@ -53,7 +54,7 @@ public sealed class SignInRecorder(CountersignDb db, AuditLog audit, AttemptLog 
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
             audit.Add(db, new(AuditActions.LoginFailed, userId, trace.Username, client.Ip,
-                AuditDetail.Of(new { reason, channel = trace.Attempt.Channel })));
+                AuditDetail.Of(passed is null ? new { reason, channel = trace.Attempt.Channel } : (object)new { reason, channel = trace.Attempt.Channel, passed })));
             if (lockedNow)
             {
                 audit.Add(db, new(AuditActions.LockedOut, userId, trace.Username, client.Ip, null));

@@ -26,6 +26,7 @@ public abstract class CountersignDb(DbContextOptions options)
     public DbSet<Totp.TotpAuthenticator> TotpAuthenticators => Set<Totp.TotpAuthenticator>();
     public DbSet<Totp.RecoveryCode> RecoveryCodes => Set<Totp.RecoveryCode>();
     public DbSet<Passkeys.PasskeyUse> PasskeyUses => Set<Passkeys.PasskeyUse>();
+    public DbSet<QuadFactor.QuadEnrolment> QuadEnrolments => Set<QuadFactor.QuadEnrolment>();
 
     /// <summary>
     /// Saves the unit of work; audit rows staged with <see cref="AuditLog.Add"/> are sealed into the chain

@@ -57,6 +57,31 @@ public sealed class TotpService(CountersignDb db, SecretStore secrets, IOptionsM
         }
     }
 
+    /// <summary>
+    /// A new secret, active at once, replacing any the user had: stages the change in the caller's unit of work
+    /// (the caller saves it with its audit event). For the quad-factor protocol, where registration and TOTP
+    /// recovery hand the secret over a channel that three other factors (or an admin) already authenticated;
+    /// the next login's code proves the app has it.
+    /// </summary>
+    public async Task<TotpEnrolment> StageActiveAsync(User user, CancellationToken ct = default)
+    {
+        var secret = RandomNumberGenerator.GetBytes(20);
+        var now = time.GetUtcNow();
+        var existing = await db.TotpAuthenticators.FindAsync([user.Id], ct);
+        if (existing is null)
+        {
+            db.TotpAuthenticators.Add(new TotpAuthenticator { UserId = user.Id, ProtectedSecret = Protect(secret), CreatedAt = now, ConfirmedAt = now });
+        }
+        else
+        {
+            existing.ProtectedSecret = Protect(secret);
+            existing.CreatedAt = now;
+            existing.ConfirmedAt = now;
+            existing.LastStep = 0;
+        }
+        return Describe(user, secret);
+    }
+
     /// <summary>The pending enrolment again (the page shows it until confirmed); null when there is none.</summary>
     public async Task<TotpEnrolment?> PendingAsync(User user, CancellationToken ct = default)
     {

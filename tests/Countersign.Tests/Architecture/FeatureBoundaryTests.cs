@@ -35,6 +35,8 @@ public sealed partial class FeatureBoundaryTests
         ["ForwardAuth"] = ["Accounts", "SignIn", "Passkeys"],
         // The server's local admin socket: what the CLI asks a running server to do to its live state.
         ["LocalAdmin"] = ["Defences"],
+        // The TLS socket protocol: its commands go through the sign-in core; face and device are its factor checks.
+        ["QuadFactor"] = ["Accounts", "Sessions", "SignIn", "Totp"],
     };
 
     /// <summary>The composition root, the CLI, the pages and the model may use anything.</summary>

@@ -69,6 +69,8 @@ public sealed class ChildServer : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Countersign"] = "Information",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error",
+            // On by default in embedded mode, on one fixed port: only the suites that test it turn it on.
+            ["QuadFactor:Enabled"] = "false",
         };
         if (settings.ContainsKey("Secrets:KeyFile"))
         {

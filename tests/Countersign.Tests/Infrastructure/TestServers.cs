@@ -69,6 +69,8 @@ public class TestServer : IAsyncLifetime, IAsyncDisposable
         // longer than production's 750 ms; the outage tests (Hardening/RedisOutageTests.cs) keep that default.
         Settings["Redis:Timeout"] = "00:00:05";
         Settings["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Error";
+        // On by default in embedded mode, on one fixed port: the quad-factor suites turn it on, on a free port.
+        Settings["QuadFactor:Enabled"] = "false";
         if (DatabaseKind == Database.Postgres)
         {
             _postgresDatabase = "cs_test_" + Guid.NewGuid().ToString("N");

@@ -407,6 +407,37 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.ToTable("passkey_uses", (string)null);
                 });
 
+            modelBuilder.Entity("Countersign.QuadFactor.QuadEnrolment", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Mac")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<byte[]>("ProtectedFaceTemplate")
+                        .IsRequired()
+                        .HasMaxLength(2048)
+                        .HasColumnType("bytea");
+
+                    b.Property<byte[]>("PublicKey")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("quad_factor_enrolments", (string)null);
+                });
+
             modelBuilder.Entity("Countersign.Sessions.RefreshToken", b =>
                 {
                     b.Property<long>("Id")
@@ -715,6 +746,15 @@ namespace Countersign.Storage.Migrations.Postgres
                     b.HasOne("Countersign.Accounts.User", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Countersign.QuadFactor.QuadEnrolment", b =>
+                {
+                    b.HasOne("Countersign.Accounts.User", null)
+                        .WithOne()
+                        .HasForeignKey("Countersign.QuadFactor.QuadEnrolment", "UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -107,6 +107,6 @@ public sealed partial class AuditCheckpointer(IServiceScopeFactory scopes, IOpti
         }
     }
 
-    [LoggerMessage(EventId = 4200, Level = LogLevel.Warning, Message = "Writing an audit checkpoint failed; the next interval tries again")]
+    [LoggerMessage(EventId = 4220, Level = LogLevel.Warning, Message = "Writing an audit checkpoint failed; the next interval tries again")]
     private static partial void CheckpointFailed(ILogger logger, Exception exception);
 }

@@ -1,7 +1,5 @@
-using System.Data.Common;
-using System.Runtime.CompilerServices;
+using Countersign.Storage;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Countersign.Audit;
 
@@ -11,7 +9,7 @@ namespace Countersign.Audit;
 /// transaction commits (never for a change that rolled back); refusals that leave no audit row (a proof of
 /// work asked for or rejected) are logged where they happen.
 /// </summary>
-public sealed partial class SecurityEvents(ILogger<SecurityEvents> logger) : DbTransactionInterceptor
+public sealed partial class SecurityEvents(ILogger<SecurityEvents> logger)
 {
     /// <summary>Event ids, stable for alert rules.</summary>
     public static class Ids
@@ -32,61 +30,18 @@ public sealed partial class SecurityEvents(ILogger<SecurityEvents> logger) : DbT
         AuditActions.ServiceAdded, AuditActions.ServiceRemoved, AuditActions.ServiceTokenRotated, AuditActions.GrantAdded, AuditActions.GrantRemoved,
     ];
 
-    // Rows saved, by the context and transaction they were saved in, until that transaction ends.
-    private static readonly ConditionalWeakTable<DbContext, Saved> InFlight = [];
-
-    private sealed record Saved(Guid TransactionId, List<AuditEvent> Rows);
-
-    /// <summary>Called by the save that writes <paramref name="rows"/>; they are logged if its transaction commits.</summary>
-    internal static void Pending(DbContext db, List<AuditEvent> rows)
+    /// <summary>
+    /// Called by the save that writes <paramref name="rows"/>: they are logged once its transaction commits,
+    /// never if it rolls back (<see cref="AfterCommit"/>).
+    /// </summary>
+    internal Task PendingAsync(DbContext db, List<AuditEvent> rows) => AfterCommit.RunAsync(db, () =>
     {
-        var transaction = db.Database.CurrentTransaction!.TransactionId;
-        if (InFlight.TryGetValue(db, out var saved) && saved.TransactionId == transaction)
-        {
-            saved.Rows.AddRange(rows);
-            return;
-        }
-        InFlight.AddOrUpdate(db, new Saved(transaction, [.. rows]));
-    }
-
-    public override Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        Committed(eventData);
-        return Task.CompletedTask;
-    }
-
-    public override void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => Committed(eventData);
-
-    public override Task TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        Forget(eventData);
-        return Task.CompletedTask;
-    }
-
-    private void Committed(TransactionEndEventData eventData)
-    {
-        if (eventData.Context is not { } db || !InFlight.TryGetValue(db, out var saved))
-        {
-            return;
-        }
-        InFlight.Remove(db);
-        if (saved.TransactionId != eventData.TransactionId)
-        {
-            return; // saved in a transaction that ended without a commit
-        }
-        foreach (var row in saved.Rows)
+        foreach (var row in rows)
         {
             Log(row);
         }
-    }
-
-    private static void Forget(TransactionEndEventData eventData)
-    {
-        if (eventData.Context is { } db)
-        {
-            InFlight.Remove(db);
-        }
-    }
+        return Task.CompletedTask;
+    });
 
     private void Log(AuditEvent row)
     {

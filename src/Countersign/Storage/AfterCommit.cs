@@ -7,9 +7,10 @@ namespace Countersign.Storage;
 
 /// <summary>
 /// Work that must wait until the change it follows is visible to others: telling other nodes "this session
-/// ended" before the commit would let one of them read the old row again and keep it. Run at once when there
-/// is no transaction (the change already committed on its own); otherwise held until the caller's transaction
-/// commits, and dropped if it rolls back.
+/// ended" before the commit would let one of them read the old row again and keep it, and logging a security
+/// event for a change that then rolled back would report what never happened (Audit/SecurityEvents). Run at
+/// once when there is no transaction (the change already committed on its own); otherwise held until the
+/// caller's transaction commits, and dropped if it rolls back.
 /// </summary>
 public sealed class AfterCommit : DbTransactionInterceptor
 {

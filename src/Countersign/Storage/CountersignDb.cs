@@ -41,7 +41,7 @@ public abstract class CountersignDb(DbContextOptions options)
         }
         AuditChain.RequireTransaction(this);
         var events = rows.Select(e => e.Entity).ToList();
-        SecurityEvents.Pending(this, events);
+        await this.GetService<SecurityEvents>().PendingAsync(this, events);
         if (!Database.IsNpgsql())
         {
             await AuditChain.SealAsync(this, events, cancellationToken);

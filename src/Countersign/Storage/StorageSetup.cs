@@ -18,7 +18,7 @@ public static class StorageSetup
         {
             builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
                 db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString))
-                    .AddInterceptors(services.GetRequiredService<Audit.SecurityEvents>(), services.GetRequiredService<AfterCommit>())
+                    .AddInterceptors(services.GetRequiredService<AfterCommit>())
                     .AddInterceptors(services.GetServices<IInterceptor>()));
         }
         else
@@ -29,7 +29,7 @@ public static class StorageSetup
                 var connectionString = services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString;
                 EnsureSqliteFolder(connectionString);
                 db.UseSqlite(connectionString).AddInterceptors(services.GetRequiredService<SqliteWriteGate>(),
-                    services.GetRequiredService<Audit.SecurityEvents>(), services.GetRequiredService<AfterCommit>())
+                    services.GetRequiredService<AfterCommit>())
                     .AddInterceptors(services.GetServices<IInterceptor>());
             });
         }

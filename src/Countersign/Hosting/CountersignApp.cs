@@ -6,6 +6,7 @@ using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.ForwardAuth;
 using Countersign.LocalAdmin;
+using Countersign.Oidc;
 using Countersign.Operations;
 using Countersign.Passkeys;
 using Countersign.QuadFactor;
@@ -51,6 +52,7 @@ public static class CountersignApp
         builder.AddPasskeys();
         builder.AddCallVerification();
         builder.AddForwardAuth();
+        builder.AddOidc();
         builder.AddOperations();
         builder.AddClientAddress();
         builder.AddHttpHardening();
@@ -85,6 +87,7 @@ public static class CountersignApp
         app.MapPasskeys();
         app.MapCalls();
         app.MapForwardAuth();
+        app.MapOidc();
         app.MapAudit();
         app.MapOperations();
         app.MapRazorPages();

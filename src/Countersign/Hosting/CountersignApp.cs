@@ -69,6 +69,7 @@ public static class CountersignApp
         var app = builder.Build();
         app.UseClientAddress();
         app.UseForwardAuthFastPath();
+        app.UseOidcFormTargets();
         app.UseOperations();
         app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions

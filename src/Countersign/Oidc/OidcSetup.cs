@@ -21,6 +21,7 @@ public static class OidcSetup
         services.AddSingleton<IValidateOptions<OidcOptions>, OidcOptionsValidator>();
         services.AddScoped<OidcClients>();
         services.AddScoped<OidcPrincipals>();
+        services.AddScoped<OidcFormTargets>();
         var options = builder.Configuration.ComposeTime<OidcOptions>(OidcOptions.Section);
 
         services.AddOpenIddict()
@@ -73,6 +74,16 @@ public static class OidcSetup
             });
         services.AddOptions<OpenIddictServerOptions>().Configure<SigningKeys, KeyMaterial, IOptions<OidcOptions>>(ConfigureServer);
         return builder;
+    }
+
+    /// <summary>
+    /// Early in the pipeline, so that its response callback runs after the security headers' own (callbacks run last
+    /// registered first) and finds the policy to widen (OidcFormTargets).
+    /// </summary>
+    public static WebApplication UseOidcFormTargets(this WebApplication app)
+    {
+        app.Use(OidcFormTargets.Middleware);
+        return app;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Countersign.Oidc;
 using Countersign.Operations;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Countersign.Pages;
@@ -11,8 +12,14 @@ namespace Countersign.Pages;
 /// What is shown is exactly what is recorded; the authorize endpoint then checks the consent again.
 /// </summary>
 [Authorize(Policy = Policies.BrowserSession)]
-public sealed class ConsentModel(OidcClients clients) : PageModel
+public sealed class ConsentModel(OidcClients clients, OidcFormTargets formTargets) : PageModel
 {
+    public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
+    {
+        await formTargets.AllowClientOfAsync(HttpContext, ReturnUrl);
+        await next();
+    }
+
     [BindProperty(SupportsGet = true, Name = "client_id")]
     public string? ClientId { get; set; }
 

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Countersign.Defences;
 using QRCoder;
 
 namespace Countersign.Cli;
@@ -310,10 +311,27 @@ internal static class ClientCommands
         return 0;
     }
 
+    /// <summary>
+    /// Sends a request; when the server asks for proof of work (<c>captcha_required</c>, or <c>account_locked</c> with a
+    /// challenge), solves it once, says so, and sends the request again with the solution, newly signed (a new nonce).
+    /// </summary>
     private static async Task<JsonElement> SendAsync(Session s, JsonObject request, ECDsa key, CancellationToken ct)
     {
         var (host, port) = ParseServer(s.Server);
         await using var connection = await QuadClient.ConnectAsync(host, port, s.Trust(), ct);
+        var reply = await connection.SendAsync(QuadClient.Sign(request, key, TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()), ct);
+        if (request["captcha"] is not null || !reply.TryGetProperty("captcha", out var challenge) || challenge.ValueKind != JsonValueKind.Object
+            || reply.GetProperty("error").GetString() is not ("captcha_required" or "account_locked"))
+        {
+            return reply;
+        }
+        await s.Out.WriteLineAsync(reply.GetProperty("error").GetString() == "account_locked"
+            ? "The account is locked after failed attempts; solving the server's proof-of-work challenge to try once more..."
+            : "The server asks for proof of work after failed attempts from this address; solving its challenge...");
+        var started = TimeProvider.System.GetTimestamp();
+        request["captcha"] = Captcha.Solve(challenge.Deserialize<CaptchaChallenge>()
+            ?? throw new FormatException("the server's proof-of-work challenge is not readable"));
+        await s.Out.WriteLineAsync($"Solved in {TimeProvider.System.GetElapsedTime(started).TotalSeconds:0.0} s; sending again.");
         return await connection.SendAsync(QuadClient.Sign(request, key, TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()), ct);
     }
 

@@ -36,7 +36,8 @@ internal static class ClientCommands
         var client = new Command("client", """
             The quad-factor client: password, TOTP, face and device key over TLS. With no subcommand, a menu.
             Without --pin or --ca the system's trust store decides, which refuses the self-signed certificate an
-            embedded server makes: pin its fingerprint from the server's log.
+            embedded server makes: pin its fingerprint from the server's log. When the server asks for proof of
+            work (after failed attempts), the client solves it, says so, and sends the request once more.
             """);
         AddCommon(client, common);
         var reader = new SecretReader(input);

@@ -50,6 +50,7 @@ public sealed class QuadFactorOptions
     /// An NTP server (<c>host</c> or <c>host:port</c>, <c>[v6]:port</c>; port 123 by default) the server checks its own
     /// clock against, at start and every <see cref="NtpInterval"/>. Unset: no check. Set: every command is refused
     /// (<c>server_clock_unverified</c>) until an answer shows the clock within <see cref="MaxServerClockOffset"/>.
+    /// Empty counts as unset.
     /// </summary>
     public string? NtpServer { get; set; }
 
@@ -106,7 +107,7 @@ internal sealed class QuadFactorOptionsValidator : IValidateOptions<QuadFactorOp
         {
             errors.Add("QuadFactor:MaxClockSkew must be between 00:00:01 and 00:15:00.");
         }
-        if (o.NtpServer is not null && NtpEndpoint.TryParse(o.NtpServer) is null)
+        if (!string.IsNullOrWhiteSpace(o.NtpServer) && NtpEndpoint.TryParse(o.NtpServer) is null)
         {
             errors.Add("QuadFactor:NtpServer must be host, host:port or [IPv6]:port.");
         }

@@ -31,7 +31,7 @@ public sealed partial class ServerClock(
     private readonly Lock _gate = new();
 
     /// <summary>True when the protocol is on and an NTP server is configured.</summary>
-    public bool Checked => options.CurrentValue.NtpServer is not null && options.CurrentValue.IsEnabled(storage.Value.Provider == StorageProvider.Sqlite);
+    public bool Checked => !string.IsNullOrWhiteSpace(options.CurrentValue.NtpServer) && options.CurrentValue.IsEnabled(storage.Value.Provider == StorageProvider.Sqlite);
 
     /// <summary>Null when the clock may be trusted, else why not (one line, for the log and the health check).</summary>
     public string? Distrust()
@@ -80,7 +80,7 @@ public sealed partial class ServerClock(
     public async Task<bool> CheckAsync(CancellationToken ct)
     {
         var o = options.CurrentValue;
-        if (o.NtpServer is null || NtpEndpoint.TryParse(o.NtpServer) is not { } endpoint)
+        if (string.IsNullOrWhiteSpace(o.NtpServer) || NtpEndpoint.TryParse(o.NtpServer) is not { } endpoint)
         {
             return false;
         }

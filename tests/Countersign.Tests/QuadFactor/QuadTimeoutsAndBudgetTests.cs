@@ -110,6 +110,7 @@ public sealed class QuadTimeoutTests(QuadTimeoutServer server, ITestOutputHelper
         Assert.InRange(elapsed, QuadTimeoutServer.PerFrame - TimeSpan.FromMilliseconds(300), QuadTimeoutServer.PerFrame + TimeSpan.FromSeconds(15));
         Assert.Equal(0, buffers.Held);
     }
+}
 
 /// <summary>
 /// The memory budget over all connections: many clients each holding a partial 4 MiB frame get no more than the
@@ -213,5 +214,4 @@ public sealed class QuadBudgetTests(QuadBudgetServer server, ITestOutputHelper o
         }
         Assert.Equal(0, buffers.Held);
     }
-}
 }

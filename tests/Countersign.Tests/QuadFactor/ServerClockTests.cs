@@ -108,6 +108,49 @@ public sealed class SntpClientTests
         Assert.Equal(1, peer.Requests);
     }
 
+    /// <summary>
+    /// The reply parser is a network surface: 10,000 seeded random and mutated replies never throw, and none is taken
+    /// as an answer unless it echoes the origin (the mutations that keep the origin and the shape may pass).
+    /// </summary>
+    [Fact]
+    public void Ten_thousand_random_and_mutated_replies_never_throw_and_never_pass_without_the_origin()
+    {
+        var random = new Random(4330);
+        var origin = new byte[8];
+        random.NextBytes(origin);
+        var request = new byte[48];
+        origin.CopyTo(request, 40);
+        var t1 = DateTimeOffset.UtcNow;
+        var accepted = 0;
+        for (var i = 0; i < 10_000; i++)
+        {
+            byte[] reply;
+            if (random.Next(2) == 0)
+            {
+                reply = new byte[random.Next(0, 120)];
+                random.NextBytes(reply);
+            }
+            else
+            {
+                reply = NtpResponder.Answer(request, t1.AddSeconds(random.Next(-100_000, 100_000)), stratum: (byte)random.Next(0, 20), leap: random.Next(4));
+                for (var m = random.Next(1, 4); m > 0; m--)
+                {
+                    reply[random.Next(reply.Length)] = (byte)random.Next(256);
+                }
+            }
+            var (answer, problem) = Sntp.Read(reply, origin, t1, t1.AddMilliseconds(1));
+            Assert.True(answer is null ^ problem is null);
+            if (answer is not null)
+            {
+                accepted++;
+                Assert.True(reply.AsSpan(24, 8).SequenceEqual(origin));
+                Assert.Equal(4, reply[0] & 7);
+                Assert.InRange((int)reply[1], 1, 15);
+            }
+        }
+        Assert.InRange(accepted, 1, 9_999);
+    }
+
     [Fact]
     public void Timestamps_of_era_1_read_as_after_2036()
     {

@@ -312,6 +312,8 @@ internal static class ClientCommands
         return 0;
     }
 
+    private const int MaxProofOfWork = 10_000_000;
+
     /// <summary>
     /// Sends a request; when the server asks for proof of work (<c>captcha_required</c>, or <c>account_locked</c> with a
     /// challenge), solves it once, says so, and sends the request again with the solution, newly signed (a new nonce).
@@ -330,8 +332,20 @@ internal static class ClientCommands
             ? "The account is locked after failed attempts; solving the server's proof-of-work challenge to try once more..."
             : "The server asks for proof of work after failed attempts from this address; solving its challenge...");
         var started = TimeProvider.System.GetTimestamp();
-        request["captcha"] = Captcha.Solve(challenge.Deserialize<CaptchaChallenge>()
-            ?? throw new FormatException("the server's proof-of-work challenge is not readable"));
+        var puzzle = challenge.Deserialize<CaptchaChallenge>() ?? throw new FormatException("the server's proof-of-work challenge is not readable");
+        // A bound on the work a server may ask of this machine: the default asks for up to 100,000 hashes.
+        if (puzzle.MaxNumber is < 0 or > MaxProofOfWork)
+        {
+            throw new FormatException($"the server's proof-of-work challenge asks for up to {puzzle.MaxNumber} hashes, more than the {MaxProofOfWork} this client does");
+        }
+        try
+        {
+            request["captcha"] = Captcha.Solve(puzzle);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new FormatException("the server's proof-of-work challenge has no solution");
+        }
         await s.Out.WriteLineAsync($"Solved in {TimeProvider.System.GetElapsedTime(started).TotalSeconds:0.0} s; sending again.");
         return await connection.SendAsync(QuadClient.Sign(request, key, TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()), ct);
     }

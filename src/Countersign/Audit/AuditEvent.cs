@@ -86,6 +86,7 @@ public static class AuditActions
     public const string OidcConsentRevoked = "oidc_consent_revoked";
     public const string OidcSignIn = "oidc_sign_in";
     public const string OidcLogout = "oidc_logout";
+    public const string QuadClockSkew = "quad_clock_skew";
 }
 
 /// <summary>

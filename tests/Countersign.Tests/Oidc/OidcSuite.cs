@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace Countersign.Tests.Oidc;
 
 /// <summary>The OpenID Connect provider end to end over real sockets: every flow the issue names, and its refusals.</summary>
-public abstract class OidcSuite<TServer>(TServer server) : IClassFixture<TServer>, IDisposable where TServer : TestServer
+public abstract partial class OidcSuite<TServer>(TServer server) : IClassFixture<TServer>, IDisposable where TServer : TestServer
 {
     private readonly OidcDriver _oidc = new(server);
 
@@ -352,6 +352,91 @@ public abstract class OidcSuite<TServer>(TServer server) : IClassFixture<TServer
             await accounts.SetDisabledAsync((await accounts.FindAsync(user))!, true, "test");
         }
         Assert.Equal(HttpStatusCode.BadRequest, (await _oidc.RefreshAsync(client, refresh)).StatusCode);
+    }
+}
+
+public abstract partial class OidcSuite<TServer>
+{
+    [Fact]
+    public async Task The_clients_commands_add_show_rotate_and_remove_and_every_change_is_audited()
+    {
+        var name = "cli" + Guid.NewGuid().ToString("N")[..8];
+        var (exit, output, error) = await CliRunner.RunAsync(server.ConfigureBuilder, "clients", "add", name, "--redirect-uri", "https://grafana.example.test/login/generic_oauth",
+            "--confidential", "--pairwise", "--require-mfa");
+        Assert.True(exit == 0, error);
+        var secret = System.Text.RegularExpressions.Regex.Match(output, @"Client secret \(shown once, keep it secret\): (\S+)").Groups[1].Value;
+        Assert.Equal(43, secret.Length);
+
+        var shown = await CliRunner.RunAsync(server.ConfigureBuilder, "clients", "show", name);
+        Assert.Contains("confidential", shown.Output, StringComparison.Ordinal);
+        Assert.Contains("pairwise,require-mfa", shown.Output, StringComparison.Ordinal);
+        Assert.Contains(name, (await CliRunner.RunAsync(server.ConfigureBuilder, "clients", "list")).Output, StringComparison.Ordinal);
+
+        // The secret is stored hashed: it is nowhere in the database's row.
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Storage.CountersignDb>();
+            var row = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(
+                db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>(), a => a.ClientId == name);
+            Assert.DoesNotContain(secret, row.ClientSecret ?? "", StringComparison.Ordinal);
+        }
+
+        _oidc.Secrets[name] = secret;
+        var rotated = await CliRunner.RunAsync(server.ConfigureBuilder, "clients", "rotate-secret", name);
+        Assert.Equal(0, rotated.Exit);
+        // The old secret no longer authenticates the client.
+        var refused = await _oidc.PostFormAsync("/connect/introspect", name, ("token", "x"));
+        Assert.Equal("invalid_client", refused.GetProperty("error").GetString());
+
+        Assert.Equal(0, (await CliRunner.RunAsync(server.ConfigureBuilder, "clients", "remove", name)).Exit);
+        var gone = await CliRunner.RunAsync(server.ConfigureBuilder, "clients", "show", name);
+        Assert.NotEqual(0, gone.Exit);
+        Assert.Contains("No client has that name", gone.Error, StringComparison.Ordinal);
+
+        var bad = await CliRunner.RunAsync(server.ConfigureBuilder, "clients", "add", "wild" + name, "--redirect-uri", "https://*.example.test/cb");
+        Assert.NotEqual(0, bad.Exit);
+        Assert.Contains("wildcard", bad.Error, StringComparison.Ordinal);
+
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<Storage.CountersignDb>();
+            var actions = db.AuditEvents.Where(e => e.Detail != null && e.Detail.Contains(name)).Select(e => e.Action).ToList();
+            Assert.Contains(Audit.AuditActions.OidcClientAdded, actions);
+            Assert.Contains(Audit.AuditActions.OidcClientSecretRotated, actions);
+            Assert.Contains(Audit.AuditActions.OidcClientRemoved, actions);
+        }
+    }
+
+    /// <summary>
+    /// Random and hostile parameters at every endpoint we added: never a 500, never a redirect to a URI that is not registered.
+    /// </summary>
+    [Fact]
+    public async Task Fuzzed_requests_to_the_provider_never_fail_on_the_server_nor_redirect_elsewhere()
+    {
+        var client = await _oidc.ClientAsync();
+        var random = new Random(1515);
+        string[] junk = ["", "%00", "\u0000", new string('a', 5000), "https://evil.test/", "javascript:alert(1)", "../../", "S256", "plain", "code id_token",
+            "openid" + new string(' ', 300), "\"'><script>", "urn:ietf:params:oauth:request_uri:x", client, OidcDriver.RedirectUri, "-1", "99999999999999999999"];
+        string[] names = ["client_id", "response_type", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt",
+            "max_age", "request_uri", "request", "response_mode", "acr_values", "id_token_hint", "post_logout_redirect_uri", "grant_type", "code",
+            "refresh_token", "client_secret", "token", "cs_login_after", "cs_consent"];
+        string[] paths = ["/connect/authorize", "/connect/token", "/connect/par", "/connect/userinfo", "/connect/introspect", "/connect/revoke", "/connect/logout",
+            "/consent", "/connect/logout/confirm"];
+        for (var i = 0; i < 300; i++)
+        {
+            var fields = Enumerable.Range(0, random.Next(1, 8)).Select(_ => KeyValuePair.Create(names[random.Next(names.Length)], junk[random.Next(junk.Length)]))
+                .DistinctBy(f => f.Key).ToList();
+            var path = paths[random.Next(paths.Length)];
+            using var request = random.Next(2) == 0
+                ? new HttpRequestMessage(HttpMethod.Get, Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(path, fields!))
+                : new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(fields) };
+            var response = await _oidc.Browser.Client.SendAsync(request);
+            Assert.True((int)response.StatusCode < 500, $"{request.Method} {request.RequestUri} {string.Join('&', fields)} → {(int)response.StatusCode}");
+            if (response.Headers.Location is { IsAbsoluteUri: true } location && location.Authority != server.BaseAddress.Authority)
+            {
+                Assert.StartsWith(OidcDriver.RedirectUri, location.ToString(), StringComparison.Ordinal);
+            }
+        }
     }
 }
 

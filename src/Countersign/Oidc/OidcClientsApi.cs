@@ -39,8 +39,9 @@ public static class OidcClientsApi
             .ProducesProblems(404).WithSummary("Remove an application with its consents and tokens.");
         clients.MapPost("/{name}/rotate-secret", async Task<Results<Ok<ClientSecret>, ProblemHttpResult>> (string name, OidcClients admin, ClaimsPrincipal user,
                 CancellationToken ct) =>
-                await admin.RotateSecretAsync(name, user.Identity?.Name, ct) is ({ } secret, _) ? TypedResults.Ok(new ClientSecret(secret)) : Refused(ClientError.UnknownClient))
-            .ProducesProblems(404).WithSummary("A new secret for a confidential application; the old one stops working at once.");
+                await admin.RotateSecretAsync(name, user.Identity?.Name, ct) is var (secret, error) && secret is not null
+                    ? TypedResults.Ok(new ClientSecret(secret)) : Refused(error))
+            .ProducesProblems(400, 404).WithSummary("A new secret for a confidential application; the old one stops working at once.");
         return app;
     }
 

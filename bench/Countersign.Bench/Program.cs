@@ -6,6 +6,7 @@
 //   costs      server CPU, PostgreSQL statements/rows and Redis commands per operation (CostsBench; bench/costs/run)
 //   audit      audited writes/s on durable PostgreSQL, one chain vs many, one and two servers (AuditBench; bench/audit/run)
 //   forwardauth /verify/{service} and /forward-auth against bare Kestrel and nginx auth_request (ForwardAuthBench; bench/forwardauth/run)
+//   oidc       the OpenID Connect token endpoint: refresh and client credentials vs the API's refresh (OidcBench; bench/oidc/run)
 //   quadfactor logins over the quad-factor protocol, TLS handshakes, the cost split (QuadFactorBench; bench/quadfactor/run)
 // Every bench takes --smoke: a run of a second or two that scripts/test makes, so none breaks unseen.
 // A bench whose figures would be meaningless (failed requests, a server that did not start) prints why
@@ -22,6 +23,7 @@ try
         "costs" => await CostsBench.RunAsync(args[1..]),
         "forwardauth" => await ForwardAuthBench.RunAsync(args[1..]),
         "quadfactor" => await QuadFactorBench.RunAsync(args[1..]),
+        "oidc" => await OidcBench.RunAsync(args[1..]),
         _ => await LoginBench.RunAsync(args),
     };
 }

@@ -79,6 +79,13 @@ public static class AuditActions
     public const string QuadPasswordRecovered = "quad_password_recovered";
     public const string QuadFaceReplaced = "quad_face_replaced";
     public const string QuadDeviceReplaced = "quad_device_replaced";
+    public const string OidcClientAdded = "oidc_client_added";
+    public const string OidcClientRemoved = "oidc_client_removed";
+    public const string OidcClientSecretRotated = "oidc_client_secret_rotated";
+    public const string OidcConsentGranted = "oidc_consent_granted";
+    public const string OidcConsentRevoked = "oidc_consent_revoked";
+    public const string OidcSignIn = "oidc_sign_in";
+    public const string OidcLogout = "oidc_logout";
     public const string QuadClockSkew = "quad_clock_skew";
 }
 

@@ -53,6 +53,7 @@ public static class CountersignCli
             ForwardAuthCommands.Services(configure),
             ForwardAuthCommands.Grants(configure),
             ForwardAuthCommands.Devices(configure),
+            ClientsCommands.Create(configure),
             DemoCommands.Create(configure),
             AttackCommands.Create(),
             FaceCommands.Create(),

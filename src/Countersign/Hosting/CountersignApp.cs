@@ -6,6 +6,7 @@ using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.ForwardAuth;
 using Countersign.LocalAdmin;
+using Countersign.Oidc;
 using Countersign.Operations;
 using Countersign.Passkeys;
 using Countersign.QuadFactor;
@@ -51,6 +52,7 @@ public static class CountersignApp
         builder.AddPasskeys();
         builder.AddCallVerification();
         builder.AddForwardAuth();
+        builder.AddOidc();
         builder.AddOperations();
         builder.AddClientAddress();
         builder.AddHttpHardening();
@@ -67,6 +69,7 @@ public static class CountersignApp
         var app = builder.Build();
         app.UseClientAddress();
         app.UseForwardAuthFastPath();
+        app.UseOidcFormTargets();
         app.UseOperations();
         app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions
@@ -85,6 +88,7 @@ public static class CountersignApp
         app.MapPasskeys();
         app.MapCalls();
         app.MapForwardAuth();
+        app.MapOidc();
         app.MapAudit();
         app.MapOperations();
         app.MapRazorPages();

@@ -56,4 +56,8 @@ public static class ErrorCodes
     public const string InvalidService = "invalid_service";
     public const string ServiceExists = "service_exists";
     public const string AlreadyGranted = "already_granted";
+
+    // OpenID Connect clients (the protocol endpoints under /connect answer with OAuth's own error codes, RFC 6749 §5.2)
+    public const string InvalidClient = "invalid_client_settings";
+    public const string ClientExists = "client_exists";
 }

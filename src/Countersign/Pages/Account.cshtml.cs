@@ -15,7 +15,7 @@ namespace Countersign.Pages;
 public sealed class AccountModel(
     UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors,
     Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts, Defences.RateLimiter limiter,
-    ForwardAuth.DeviceService devices) : PageModel
+    ForwardAuth.DeviceService devices, Oidc.OidcClients oidcClients) : PageModel
 {
     public Accounts.User Account { get; private set; } = null!;
     public IList<string> Roles { get; private set; } = [];
@@ -50,6 +50,25 @@ public sealed class AccountModel(
 
     [BindProperty]
     public Guid? DeviceId { get; set; }
+
+    /// <summary>OpenID Connect applications the user consented to (or signed in to, for first-party ones).</summary>
+    public List<Oidc.ConnectedApplication> Applications { get; private set; } = [];
+
+    [BindProperty]
+    public string? AuthorizationId { get; set; }
+
+    public async Task<IActionResult> OnPostRevokeApplicationAsync(CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        if (AuthorizationId is not { } id || !await oidcClients.RevokeConsentAsync(Account.Id, id, ClientInfo.IpOf(HttpContext), ct))
+        {
+            return NotFound();
+        }
+        return RedirectToPage();
+    }
 
     public async Task<IActionResult> OnPostRevokeDeviceAsync(CancellationToken ct)
     {
@@ -215,6 +234,7 @@ public sealed class AccountModel(
         RecoveryCodesRemaining = await recoveryCodes.RemainingAsync(user.Id, ct);
         Enrolment = TotpEnabled ? null : await totp.PendingAsync(user, ct);
         Devices = await devices.ForUserAsync(user.Id, ct);
+        Applications = await oidcClients.ConnectedAsync(user.Id, ct);
         var uses = await db.PasskeyUses.Where(u => u.UserId == user.Id).ToListAsync(ct);
         Passkeys = [.. (await users.GetPasskeysAsync(user)).Select(p => new PasskeyView(
             Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.CredentialId), p.Name ?? "Passkey", p.CreatedAt,

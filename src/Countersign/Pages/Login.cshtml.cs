@@ -7,6 +7,7 @@ using Countersign.SignIn;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Countersign.Pages;
@@ -17,8 +18,16 @@ namespace Countersign.Pages;
 /// When a second factor is needed, the page asks for it on a second step without re-sending the password:
 /// the first step hands out a signed, five-minute, single-use step token naming the user.
 /// </summary>
-public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures, Captcha captcha, StepTokens steps) : PageModel
+public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures, Captcha captcha, StepTokens steps,
+    Oidc.OidcFormTargets formTargets) : PageModel
 {
+    /// <summary>Signing in for an application ends in a redirect to it: this page's forms may lead to its registered origins.</summary>
+    public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
+    {
+        await formTargets.AllowClientOfAsync(HttpContext, ReturnUrl);
+        await next();
+    }
+
     [BindProperty]
     public string? Username { get; set; }
 

@@ -26,6 +26,14 @@ public sealed class KeyMaterial
 
     public byte[] AuditCheckpointKey => _auditCheckpointKey ??= Derive("Countersign.AuditCheckpoint.v1");
 
+    /// <summary>Encrypts the OpenID Connect provider's codes and refresh tokens (JWE, A256KW): the same on every node.</summary>
+    public byte[] OidcEncryptionKey => _oidcEncryptionKey ??= Derive("Countersign.Oidc.Encryption.v1");
+
+    /// <summary>Keys the pairwise subjects applications see (OIDC Core §8.1).</summary>
+    public byte[] OidcSubjectKey => _oidcSubjectKey ??= Derive("Countersign.Oidc.Subject.v1");
+
+    private byte[]? _oidcEncryptionKey;
+    private byte[]? _oidcSubjectKey;
     private byte[]? _recoveryCodeKey;
     private byte[]? _captchaKey;
     private byte[]? _auditCheckpointKey;

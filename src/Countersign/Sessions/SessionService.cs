@@ -170,6 +170,14 @@ public sealed class SessionService(
     public Task<bool> IsActiveAsync(Guid familyId, CancellationToken ct = default) =>
         liveness.IsActiveAsync(familyId, () => ReadLivenessAsync(familyId, ct));
 
+    /// <summary>The account a live session belongs to, or null when it has ended; for the OIDC provider's grants.</summary>
+    public async Task<Guid?> ActiveUserAsync(Guid familyId, CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        return await db.SessionFamilies.AsNoTracking().Where(f => f.Id == familyId && f.RevokedAt == null && f.ExpiresAt > now)
+            .Select(f => (Guid?)f.UserId).FirstOrDefaultAsync(ct);
+    }
+
     private async Task<SessionLiveness.Row?> ReadLivenessAsync(Guid familyId, CancellationToken ct)
     {
         var row = await db.SessionFamilies.AsNoTracking().Where(f => f.Id == familyId)

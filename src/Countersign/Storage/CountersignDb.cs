@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Microsoft.Extensions.Options;
+using OpenIddict.EntityFrameworkCore.Models;
 
 namespace Countersign.Storage;
 
@@ -65,6 +66,12 @@ public abstract class CountersignDb(DbContextOptions options)
         base.OnModelCreating(builder);
         builder.ApplyConfigurationsFromAssembly(typeof(CountersignDb).Assembly);
         builder.Entity<DataProtectionKey>().ToTable("data_protection_keys");
+        // OpenIddict's applications, authorizations, scopes and tokens (the OIDC provider, Oidc/), under our naming.
+        builder.UseOpenIddict();
+        builder.Entity<OpenIddictEntityFrameworkCoreApplication>().ToTable("oidc_applications");
+        builder.Entity<OpenIddictEntityFrameworkCoreAuthorization>().ToTable("oidc_authorizations");
+        builder.Entity<OpenIddictEntityFrameworkCoreScope>().ToTable("oidc_scopes");
+        builder.Entity<OpenIddictEntityFrameworkCoreToken>().ToTable("oidc_tokens");
     }
 }
 

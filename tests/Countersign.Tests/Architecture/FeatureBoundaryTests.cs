@@ -37,6 +37,8 @@ public sealed partial class FeatureBoundaryTests
         ["LocalAdmin"] = ["Defences"],
         // The TLS socket protocol: its commands go through the sign-in core; face and device are its factor checks.
         ["QuadFactor"] = ["Accounts", "Sessions", "SignIn", "Totp"],
+        // The OpenID Connect provider: the cookie session of /login is its sign-in; its tokens use the API's signing keys.
+        ["Oidc"] = ["Accounts", "Sessions", "SignIn"],
     };
 
     /// <summary>The composition root, the CLI, the pages and the model may use anything.</summary>

@@ -96,6 +96,7 @@ public sealed partial class CountersignAuthenticationHandler(IOptionsMonitor<Cou
                 // Empty: no valid device, or a wrong service token; Countersign does not say which, to anyone.
                 return null;
             case HttpStatusCode.Unauthorized:
+                PassOnRenewal(response);
                 Context.Items[NoGrantKey] = true;
                 return null;
             default:
@@ -117,8 +118,17 @@ public sealed partial class CountersignAuthenticationHandler(IOptionsMonitor<Cou
         var roles = Single(response, CountersignDefaults.RolesHeader) is { Length: > 0 } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Uri.UnescapeDataString).ToArray()
             : [];
-        // Countersign renews the cookie's lifetime as its sliding expiry moves (docs/forward-auth.md); the browser
-        // sent the cookie here, not to Countersign, so the renewal is passed on or the cookie would still expire.
+        PassOnRenewal(response);
+        return new VerifiedDevice(subject, device, user, roles);
+    }
+
+    /// <summary>
+    /// Countersign issues the device cookie again as its sliding expiry moves on (a fresh Max-Age); the browser sent the
+    /// cookie here, not to Countersign, so the renewal is passed on, or the browser would drop the cookie while the
+    /// server still honours it. Only that cookie: nothing else Countersign might set reaches this service's visitors.
+    /// </summary>
+    private void PassOnRenewal(HttpResponseMessage response)
+    {
         if (response.Headers.TryGetValues(HeaderNames.SetCookie, out var setCookies))
         {
             foreach (var setCookie in setCookies)
@@ -129,7 +139,6 @@ public sealed partial class CountersignAuthenticationHandler(IOptionsMonitor<Cou
                 }
             }
         }
-        return new VerifiedDevice(subject, device, user, roles);
     }
 
     private static string? Single(HttpResponseMessage response, string header) =>

@@ -116,20 +116,22 @@ public static class ForwardAuthApi
     /// </summary>
     public static WebApplication UseForwardAuthFastPath(this WebApplication app)
     {
+        // Singletons, resolved once: resolving per request would also open a request scope for nothing.
+        var verifier = app.Services.GetRequiredService<Verifier>();
+        var cache = app.Services.GetRequiredService<ForwardAuthCache>();
+        var options = app.Services.GetRequiredService<IOptionsMonitor<ForwardAuthOptions>>();
         app.Use(async (http, next) =>
         {
             var path = http.Request.Path.Value ?? "";
             IResult? result = null;
             if (path == "/forward-auth")
             {
-                result = await ForwardAuth(http, http.RequestServices.GetRequiredService<Verifier>(), http.RequestServices.GetRequiredService<ForwardAuthCache>(),
-                    http.RequestServices.GetRequiredService<IOptionsSnapshot<ForwardAuthOptions>>());
+                result = await ForwardAuth(http, verifier, cache, options);
             }
             else if (path.StartsWith("/verify/", StringComparison.Ordinal) && path.Length > "/verify/".Length && path.IndexOf('/', "/verify/".Length) < 0
                 && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)))
             {
-                result = await Verify(path["/verify/".Length..], http, http.RequestServices.GetRequiredService<Verifier>(),
-                    http.RequestServices.GetRequiredService<ForwardAuthCache>());
+                result = await Verify(path["/verify/".Length..], http, verifier, cache, options);
             }
             if (result is null)
             {
@@ -205,7 +207,8 @@ public static class ForwardAuthApi
         }
     }
 
-    private static async Task<IResult> Verify(string service, HttpContext http, Verifier verifier, ForwardAuthCache cache)
+    private static async Task<IResult> Verify(string service, HttpContext http, Verifier verifier, ForwardAuthCache cache,
+        IOptionsMonitor<ForwardAuthOptions> options)
     {
         Bare(http);
         // Shapes first: a malformed cookie or token is refused before any lookup or HMAC.
@@ -225,6 +228,7 @@ public static class ForwardAuthApi
         {
             return Unauthenticated();
         }
+        RenewCookie(http, found.RenewCookie, cookie!, options);
         if (named is null)
         {
             return TypedResults.Text("Service Not Found!", "text/plain", statusCode: StatusCodes.Status404NotFound);
@@ -243,7 +247,7 @@ public static class ForwardAuthApi
     /// The original request is read from the X-Forwarded-* headers only when the TCP peer is a trusted proxy
     /// (oauth2-proxy GHSA-7x63-xv5r-3p2x); from anyone else they are ignored and the request is judged as it came.
     /// </summary>
-    private static async Task<IResult> ForwardAuth(HttpContext http, Verifier verifier, ForwardAuthCache cache, IOptionsSnapshot<ForwardAuthOptions> options)
+    private static async Task<IResult> ForwardAuth(HttpContext http, Verifier verifier, ForwardAuthCache cache, IOptionsMonitor<ForwardAuthOptions> options)
     {
         Bare(http);
         var request = http.Request;
@@ -261,12 +265,14 @@ public static class ForwardAuthApi
             // Nothing is configured there: refuse rather than guess (fail closed).
             return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
         }
-        if (await verifier.DeviceAsync(request.Cookies[ForwardAuthOptions.CookieName]) is not { } found)
+        var cookie = request.Cookies[ForwardAuthOptions.CookieName];
+        if (await verifier.DeviceAsync(cookie) is not { } found)
         {
             var original = PathRules.OriginalUrl(proto is "https" or "http" ? proto : "https", host, uri);
-            http.Response.Headers.Location = (options.Value.PublicOrigin?.TrimEnd('/') ?? "") + "/devices/add?rd=" + Uri.EscapeDataString(original);
+            http.Response.Headers.Location = (options.CurrentValue.PublicOrigin?.TrimEnd('/') ?? "") + "/devices/add?rd=" + Uri.EscapeDataString(original);
             return TypedResults.StatusCode(StatusCodes.Status401Unauthorized);
         }
+        RenewCookie(http, found.RenewCookie, cookie!, options);
         var result = await verifier.AuthorizeAsync(found.Device, found.Account, service);
         if (result.Status != VerifyStatus.Granted)
         {
@@ -274,6 +280,19 @@ public static class ForwardAuthApi
         }
         IdentityHeaders(http.Response, result);
         return TypedResults.Ok();
+    }
+
+    /// <summary>
+    /// The device cookie again, with a fresh Max-Age, when the sliding expiry has moved on (<see cref="Verifier.CookieRenewalDue"/>).
+    /// On every answer for a valid device, 403 and 401 "no access" too: the shipped nginx configuration passes it to the
+    /// browser with the answer, and Countersign.Client passes it on from the service.
+    /// </summary>
+    private static void RenewCookie(HttpContext http, bool due, string cookie, IOptionsMonitor<ForwardAuthOptions> options)
+    {
+        if (due)
+        {
+            DeviceCookies.Issue(http.Response, cookie, options.CurrentValue);
+        }
     }
 
     private static string? First(Microsoft.Extensions.Primitives.StringValues values) =>

@@ -67,6 +67,9 @@ public static class CountersignApp
         var app = builder.Build();
         app.UseClientAddress();
         app.UseForwardAuthFastPath();
+        // Named here so that routing runs after the verify fast path: WebApplication would otherwise put it first of
+        // all, matching every proxy check against the whole route table for nothing.
+        app.UseRouting();
         app.UseOperations();
         app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions

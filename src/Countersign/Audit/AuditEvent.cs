@@ -79,6 +79,7 @@ public static class AuditActions
     public const string QuadPasswordRecovered = "quad_password_recovered";
     public const string QuadFaceReplaced = "quad_face_replaced";
     public const string QuadDeviceReplaced = "quad_device_replaced";
+    public const string QuadClockSkew = "quad_clock_skew";
 }
 
 /// <summary>

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Countersign.Defences;
 using QRCoder;
 
 namespace Countersign.Cli;
@@ -35,7 +36,8 @@ internal static class ClientCommands
         var client = new Command("client", """
             The quad-factor client: password, TOTP, face and device key over TLS. With no subcommand, a menu.
             Without --pin or --ca the system's trust store decides, which refuses the self-signed certificate an
-            embedded server makes: pin its fingerprint from the server's log.
+            embedded server makes: pin its fingerprint from the server's log. When the server asks for proof of
+            work (after failed attempts), the client solves it, says so, and sends the request once more.
             """);
         AddCommon(client, common);
         var reader = new SecretReader(input);
@@ -310,10 +312,41 @@ internal static class ClientCommands
         return 0;
     }
 
+    private const int MaxProofOfWork = 10_000_000;
+
+    /// <summary>
+    /// Sends a request; when the server asks for proof of work (<c>captcha_required</c>, or <c>account_locked</c> with a
+    /// challenge), solves it once, says so, and sends the request again with the solution, newly signed (a new nonce).
+    /// </summary>
     private static async Task<JsonElement> SendAsync(Session s, JsonObject request, ECDsa key, CancellationToken ct)
     {
         var (host, port) = ParseServer(s.Server);
         await using var connection = await QuadClient.ConnectAsync(host, port, s.Trust(), ct);
+        var reply = await connection.SendAsync(QuadClient.Sign(request, key, TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()), ct);
+        if (request["captcha"] is not null || !reply.TryGetProperty("captcha", out var challenge) || challenge.ValueKind != JsonValueKind.Object
+            || reply.GetProperty("error").GetString() is not ("captcha_required" or "account_locked"))
+        {
+            return reply;
+        }
+        await s.Out.WriteLineAsync(reply.GetProperty("error").GetString() == "account_locked"
+            ? "The account is locked after failed attempts; solving the server's proof-of-work challenge to try once more..."
+            : "The server asks for proof of work after failed attempts from this address; solving its challenge...");
+        var started = TimeProvider.System.GetTimestamp();
+        var puzzle = challenge.Deserialize<CaptchaChallenge>() ?? throw new FormatException("the server's proof-of-work challenge is not readable");
+        // A bound on the work a server may ask of this machine: the default asks for up to 100,000 hashes.
+        if (puzzle.MaxNumber is < 0 or > MaxProofOfWork)
+        {
+            throw new FormatException($"the server's proof-of-work challenge asks for up to {puzzle.MaxNumber} hashes, more than the {MaxProofOfWork} this client does");
+        }
+        try
+        {
+            request["captcha"] = Captcha.Solve(puzzle);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new FormatException("the server's proof-of-work challenge has no solution");
+        }
+        await s.Out.WriteLineAsync($"Solved in {TimeProvider.System.GetElapsedTime(started).TotalSeconds:0.0} s; sending again.");
         return await connection.SendAsync(QuadClient.Sign(request, key, TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()), ct);
     }
 

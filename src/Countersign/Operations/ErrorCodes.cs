@@ -44,6 +44,7 @@ public static class ErrorCodes
     // Quad-factor protocol (frames over TLS; docs/quad-factor.md)
     public const string BadRequest = "bad_request";
     public const string ClockSkew = "clock_skew";
+    public const string ServerClockUnverified = "server_clock_unverified";
     public const string FaceUnusable = "face_unusable";
     public const string ServerError = "server_error";
 

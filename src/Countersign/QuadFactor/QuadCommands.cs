@@ -31,6 +31,8 @@ public sealed class QuadCommands(
     CountersignDb db,
     AuditLog audit,
     AttemptLog attempts,
+    ServerClock serverClock,
+    SignInDefences defences,
     IOptionsMonitor<QuadFactorOptions> options,
     TimeProvider time)
 {
@@ -40,15 +42,20 @@ public sealed class QuadCommands(
 
     public async Task<QuadReply> HandleAsync(QuadRequest request, ClientInfo client, CancellationToken ct)
     {
-        // The clock first: a request from another time is refused before it costs anything, and says so, since the
-        // fix (set the clock) is the client's and the answer reveals nothing about the account.
+        // The server's own clock before the client's: every check below (client_time, TOTP steps, the nonce window)
+        // trusts it, so while NTP cannot vouch for it nothing is judged (fail closed; docs/quad-factor.md).
+        if (serverClock.Distrust() is not null)
+        {
+            attempts.Write(new Attempt(time.GetUtcNow(), Shown(request.Username), "refused", ErrorCodes.ServerClockUnverified, "none", [], 0, client.Ip));
+            return QuadReply.Error(ErrorCodes.ServerClockUnverified, "The server cannot vouch for its clock right now; try again later.");
+        }
+        // Then the client's clock: a request from another time is refused before it costs anything, and says so, since
+        // the fix (set the clock) is the client's and the answer reveals nothing about the account.
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var skew = (long)options.CurrentValue.MaxClockSkew.TotalSeconds;
         if (request.ClientTime < now - skew || request.ClientTime > now + skew)
         {
-            attempts.Write(new Attempt(time.GetUtcNow(), Shown(request.Username), "refused", "clock_skew", "none", [], 0, client.Ip));
-            return QuadReply.Error(ErrorCodes.ClockSkew, $"client_time is more than {skew} s from the server's clock; set the clock and try again.",
-                new JsonObject { ["server_time"] = now });
+            return await ClockSkewAsync(request, client, now, skew, ct);
         }
         var proof = new DeviceProof(DeviceProof.TextToSign(request.Command, request.Username, request.ClientTime, request.Nonce),
             request.Signature, request.Nonce, request.Mac, request.DevicePublicKey);
@@ -62,6 +69,27 @@ public sealed class QuadCommands(
             QuadCommandCodes.ReplaceDevice => await ReplaceDeviceAsync(request, proof, client, ct),
             _ => throw new ArgumentException("unknown command", nameof(request)),
         };
+    }
+
+    /// <summary>
+    /// A request from outside the skew window. It may be a captured request replayed late (the window is what makes
+    /// nonces finite), so it is audited (<c>quad_clock_skew</c>, the claimed username unverified); it counts as a hit
+    /// of the address's login rate limit first, so a flood of stale frames is refused before it can fill the audit.
+    /// </summary>
+    private async Task<QuadReply> ClockSkewAsync(QuadRequest r, ClientInfo client, long now, long skew, CancellationToken ct)
+    {
+        var hit = new SignInAttempt { Channel = Channel, Client = client, Username = r.Username, Password = "" };
+        if (await defences.RateLimitAsync(hit) is { } wait)
+        {
+            attempts.Write(new Attempt(time.GetUtcNow(), Shown(r.Username), "refused", ErrorCodes.RateLimited, "none", [], 0, client.Ip));
+            return QuadReply.Error(ErrorCodes.RateLimited, "Too many requests; try again later.",
+                new JsonObject { ["retry_after_seconds"] = SignInProblems.Seconds(wait) });
+        }
+        attempts.Write(new Attempt(time.GetUtcNow(), Shown(r.Username), "refused", ErrorCodes.ClockSkew, "none", [], 0, client.Ip));
+        await audit.RecordAloneAsync(db, new AuditEntry(AuditActions.QuadClockSkew, null, Shown(r.Username), client.Ip,
+            AuditDetail.Of(new { channel = Channel, command = r.Command, client_time = r.ClientTime, server_time = now })), ct);
+        return QuadReply.Error(ErrorCodes.ClockSkew, $"client_time is more than {skew} s from the server's clock; set the clock and try again.",
+            new JsonObject { ["server_time"] = now });
     }
 
     /// <summary>100: password, TOTP, face and device; the same tokens as <c>POST /api/auth/login</c>.</summary>
@@ -123,7 +151,9 @@ public sealed class QuadCommands(
         }
         if (!isAdmin)
         {
-            return QuadReply.Error(ErrorCodes.Forbidden, "Only an account with the admin role can register users.");
+            // The same answer as a wrong admin password: "forbidden" here would confirm the non-admin's credentials to
+            // whoever sent them (ASVS 6.3.8). The audit row (quad_registration_refused, admin: false) tells the operator.
+            return Map(new SignInOutcome(SignInStatus.InvalidCredentials));
         }
         if (r.FaceImage is not { Length: > 0 } photo)
         {
@@ -243,11 +273,14 @@ public sealed class QuadCommands(
             enrolment.PublicKey = r.DevicePublicKey!;
             enrolment.Mac = r.Mac;
             enrolment.UpdatedAt = time.GetUtcNow();
+            // A device is replaced when the old one is lost or stolen: whatever signed in with it must not stay signed
+            // in, as Keycloak ends a user's sessions on a credential reset (and ASVS 7.4.3 after a factor changes).
+            var ended = await sessions.RevokeAllAsync(account.User.Id, "device_replaced", ct);
             return new AuditEntry(AuditActions.QuadDeviceReplaced, account.User.Id, account.User.UserName, client.Ip,
-                AuditDetail.Of(new { channel = Channel, proven, previous_device = previous, device = DeviceProof.DeviceId(r.DevicePublicKey!), mac = r.Mac }));
+                AuditDetail.Of(new { channel = Channel, proven, previous_device = previous, device = DeviceProof.DeviceId(r.DevicePublicKey!), mac = r.Mac, sessions_ended = ended }));
         }, ct);
         return outcome.Succeeded
-            ? QuadReply.Ok("The device is replaced: the old key no longer signs in.")
+            ? QuadReply.Ok("The device is replaced: the old key no longer signs in, and every session of the account has ended.")
             : await RefusedAsync(outcome, probe, ct);
     }
 

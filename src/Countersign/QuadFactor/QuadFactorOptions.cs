@@ -46,6 +46,20 @@ public sealed class QuadFactorOptions
     /// <summary>How far <c>client_time</c> may be from the server's clock.</summary>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// An NTP server (<c>host</c> or <c>host:port</c>, <c>[v6]:port</c>; port 123 by default) the server checks its own
+    /// clock against, at start and every <see cref="NtpInterval"/>. Unset: no check. Set: every command is refused
+    /// (<c>server_clock_unverified</c>) until an answer shows the clock within <see cref="MaxServerClockOffset"/>.
+    /// Empty counts as unset.
+    /// </summary>
+    public string? NtpServer { get; set; }
+
+    /// <summary>How far the server's clock may be from the NTP server's before commands are refused.</summary>
+    public TimeSpan MaxServerClockOffset { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time between two checks of the clock (after a failed check, the next is a minute later).</summary>
+    public TimeSpan NtpInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The face engine's match threshold (docs/face.md calibrates the default).</summary>
     public double FaceThreshold { get; set; } = Face.FaceEngine.DefaultThreshold;
 
@@ -92,6 +106,18 @@ internal sealed class QuadFactorOptionsValidator : IValidateOptions<QuadFactorOp
         if (o.MaxClockSkew < TimeSpan.FromSeconds(1) || o.MaxClockSkew > TimeSpan.FromMinutes(15))
         {
             errors.Add("QuadFactor:MaxClockSkew must be between 00:00:01 and 00:15:00.");
+        }
+        if (!string.IsNullOrWhiteSpace(o.NtpServer) && NtpEndpoint.TryParse(o.NtpServer) is null)
+        {
+            errors.Add("QuadFactor:NtpServer must be host, host:port or [IPv6]:port.");
+        }
+        if (o.MaxServerClockOffset < TimeSpan.FromMilliseconds(100) || o.MaxServerClockOffset > TimeSpan.FromMinutes(1))
+        {
+            errors.Add("QuadFactor:MaxServerClockOffset must be between 00:00:00.1 and 00:01:00.");
+        }
+        if (o.NtpInterval < TimeSpan.FromMinutes(1) || o.NtpInterval > TimeSpan.FromHours(1))
+        {
+            errors.Add("QuadFactor:NtpInterval must be between 00:01:00 and 01:00:00.");
         }
         if (!(o.FaceThreshold > 0 && o.FaceThreshold < 4))
         {

@@ -69,6 +69,9 @@ public static class QuadFactorSetup
         services.AddScoped<IFactorCheck, NewDeviceKeyCheck>();
         services.AddScoped<IProtectedSecrets, FaceTemplateSecrets>();
         services.AddHostedService<QuadCertificateLoader>();
+        services.AddSingleton<ServerClock>();
+        services.AddHostedService<ServerClockCheck>();
+        services.AddHealthChecks().AddCheck<ServerClockHealthCheck>("server_clock", tags: ["ready"]);
         services.AddTransient<IStartupFilter, HostingUrlsBoundInCode>();
         // After AddConnectionLimits, so the per-client connection cap it sets as an endpoint default applies here too.
         services.AddOptions<KestrelServerOptions>().Configure<IServiceProvider>((kestrel, sp) =>

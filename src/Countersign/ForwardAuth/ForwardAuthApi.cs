@@ -122,20 +122,24 @@ public static class ForwardAuthApi
     /// </summary>
     public static WebApplication UseForwardAuthFastPath(this WebApplication app)
     {
-        // Singletons, resolved once: resolving per request would also open a request scope for nothing.
-        var verifier = app.Services.GetRequiredService<Verifier>();
-        var cache = app.Services.GetRequiredService<ForwardAuthCache>();
-        var options = app.Services.GetRequiredService<IOptionsMonitor<ForwardAuthOptions>>();
+        // Singletons, resolved once from the root: resolving per request would also open a request scope for nothing.
+        // Lazily, at the first verify: resolving them while the pipeline is built would throw on a bad option before
+        // StartupTasks reports every bad option at once.
+        var services = new Lazy<(Verifier Verifier, ForwardAuthCache Cache, IOptionsMonitor<ForwardAuthOptions> Options)>(() => (
+            app.Services.GetRequiredService<Verifier>(), app.Services.GetRequiredService<ForwardAuthCache>(),
+            app.Services.GetRequiredService<IOptionsMonitor<ForwardAuthOptions>>()));
         app.Use((http, next) =>
         {
             var path = http.Request.Path.Value ?? "";
             if (path == "/forward-auth")
             {
+                var (verifier, cache, options) = services.Value;
                 return ForwardAuth(http, verifier, cache, options);
             }
             if (path.StartsWith("/verify/", StringComparison.Ordinal) && path.Length > "/verify/".Length && path.IndexOf('/', "/verify/".Length) < 0
                 && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)))
             {
+                var (verifier, cache, options) = services.Value;
                 return Verify(path["/verify/".Length..], http, verifier, cache, options);
             }
             return next(http);

@@ -22,8 +22,11 @@ public static class DeviceCookie
             return false;
         }
         var bytes = new byte[32];
+        // Canonical only: the 43 characters must be exactly what encoding the 32 bytes gives (no other spelling of the
+        // last character's unused bits), compared without allocating.
+        Span<char> canonical = stackalloc char[43];
         if (Base64Url.DecodeFromChars(value.AsSpan(33), bytes, out var read, out var written) != System.Buffers.OperationStatus.Done
-            || read != 43 || written != 32 || Base64Url.EncodeToString(bytes) != value[33..])
+            || read != 43 || written != 32 || Base64Url.EncodeToChars(bytes, canonical) != 43 || !canonical.SequenceEqual(value.AsSpan(33)))
         {
             return false;
         }

@@ -56,12 +56,16 @@ public static class ForwardAuthApi
         page.MapPost("/options", PasskeyOptions).ExcludeFromDescription();
         page.MapPost("", AddDeviceWithPasskey).ExcludeFromDescription();
 
-        app.MapGet("/verify/{service}", Verify).WithTags("Forward auth")
+        // Mapped for the API description (and methods the fast path leaves alone); GET and HEAD are answered by
+        // UseForwardAuthFastPath before routing.
+        app.MapGet("/verify/{service}", (string service, HttpContext http, Verifier verifier, ForwardAuthCache cache,
+                IOptionsMonitor<ForwardAuthOptions> options) => Verify(service, http, verifier, cache, options)).WithTags("Forward auth")
             .WithSummary("For a service holding the user's cookie: Authorization: Bearer <service token>. 200 with X-Countersign-Subject " +
                 "(pairwise) and X-Countersign-Device; 404 with an empty body when the cookie or token is not valid; 404 " +
                 "\"Service Not Found!\"; 401 \"User does not have access to this service\".");
         app.MapMethods("/forward-auth", [HttpMethods.Get, HttpMethods.Head, HttpMethods.Post, HttpMethods.Put, HttpMethods.Delete, HttpMethods.Patch,
-                HttpMethods.Options], ForwardAuth).WithTags("Forward auth")
+                HttpMethods.Options], (HttpContext http, Verifier verifier, ForwardAuthCache cache, IOptionsMonitor<ForwardAuthOptions> options) =>
+                ForwardAuth(http, verifier, cache, options)).WithTags("Forward auth")
             .WithSummary("For nginx auth_request and Caddy forward_auth: the original request in X-Forwarded-Method/-Proto/-Host/-Uri " +
                 "(believed from Network:TrustedProxies only). 200 with the identity headers, 401 with Location to /devices/add, 403.");
 
@@ -110,35 +114,35 @@ public static class ForwardAuthApi
 
     /// <summary>
     /// The two verify endpoints answered straight after the client address is decided, ahead of the rest of the
-    /// pipeline (static files, the authentication schemes, anti-forgery, problem details, the security headers of
-    /// pages): none of it applies to a proxy's or a service's question, and on two cores it cost about as much as the
-    /// verify itself (docs/benchmarks.md). The endpoints stay mapped too, for the API description.
+    /// pipeline (routing, static files, the authentication schemes, anti-forgery, problem details, the security headers
+    /// of pages): none of it applies to a proxy's or a service's question, and on two cores it cost about as much as the
+    /// verify itself (docs/benchmarks.md). The answers are written straight to the response, not through an
+    /// <see cref="IResult"/>, whose execution resolves a logger from the request's services and so opens a DI scope per
+    /// request. The endpoints stay mapped too, for the API description.
     /// </summary>
     public static WebApplication UseForwardAuthFastPath(this WebApplication app)
     {
-        app.Use(async (http, next) =>
+        // Singletons, resolved once from the root: resolving per request would also open a request scope for nothing.
+        // Lazily, at the first verify: resolving them while the pipeline is built would throw on a bad option before
+        // StartupTasks reports every bad option at once.
+        var services = new Lazy<(Verifier Verifier, ForwardAuthCache Cache, IOptionsMonitor<ForwardAuthOptions> Options)>(() => (
+            app.Services.GetRequiredService<Verifier>(), app.Services.GetRequiredService<ForwardAuthCache>(),
+            app.Services.GetRequiredService<IOptionsMonitor<ForwardAuthOptions>>()));
+        app.Use((http, next) =>
         {
             var path = http.Request.Path.Value ?? "";
-            IResult? result = null;
             if (path == "/forward-auth")
             {
-                result = await ForwardAuth(http, http.RequestServices.GetRequiredService<Verifier>(), http.RequestServices.GetRequiredService<ForwardAuthCache>(),
-                    http.RequestServices.GetRequiredService<IOptionsSnapshot<ForwardAuthOptions>>());
+                var (verifier, cache, options) = services.Value;
+                return ForwardAuth(http, verifier, cache, options);
             }
-            else if (path.StartsWith("/verify/", StringComparison.Ordinal) && path.Length > "/verify/".Length && path.IndexOf('/', "/verify/".Length) < 0
+            if (path.StartsWith("/verify/", StringComparison.Ordinal) && path.Length > "/verify/".Length && path.IndexOf('/', "/verify/".Length) < 0
                 && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)))
             {
-                result = await Verify(path["/verify/".Length..], http, http.RequestServices.GetRequiredService<Verifier>(),
-                    http.RequestServices.GetRequiredService<ForwardAuthCache>());
+                var (verifier, cache, options) = services.Value;
+                return Verify(path["/verify/".Length..], http, verifier, cache, options);
             }
-            if (result is null)
-            {
-                await next(http);
-                return;
-            }
-            // Identity headers must never be kept by a cache between the proxy and the browser.
-            http.Response.Headers.CacheControl = "no-store";
-            await result.ExecuteAsync(http);
+            return next(http);
         });
         return app;
     }
@@ -196,23 +200,37 @@ public static class ForwardAuthApi
         return TypedResults.Ok(new SignedIn(await redirects.AfterSignInAsync(body.Rd)));
     }
 
-    /// <summary>These answers are the body (or its absence) the proxies and the seed's clients expect, not problem details.</summary>
-    private static void Bare(HttpContext http)
+    /// <summary>
+    /// The status, and the body the proxies and the seed's clients expect (or none), not problem details. Identity
+    /// headers must never be kept by a cache between the proxy and the browser: no-store on every answer.
+    /// </summary>
+    private static Task Answer(HttpContext http, int status, string? text = null)
     {
         if (http.Features.Get<Microsoft.AspNetCore.Diagnostics.IStatusCodePagesFeature>() is { } pages)
         {
             pages.Enabled = false;
         }
+        var response = http.Response;
+        response.StatusCode = status;
+        response.Headers.CacheControl = "no-store";
+        if (text is null)
+        {
+            response.ContentLength = 0;
+            return Task.CompletedTask;
+        }
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(text);
     }
 
-    private static async Task<IResult> Verify(string service, HttpContext http, Verifier verifier, ForwardAuthCache cache)
+    private static async Task Verify(string service, HttpContext http, Verifier verifier, ForwardAuthCache cache,
+        IOptionsMonitor<ForwardAuthOptions> options)
     {
-        Bare(http);
         // Shapes first: a malformed cookie or token is refused before any lookup or HMAC.
         var cookie = http.Request.Cookies[ForwardAuthOptions.CookieName];
         if (!DeviceCookie.TryParse(cookie, out _, out _) || BearerToken(http) is not { } token)
         {
-            return Unauthenticated();
+            await Unauthenticated(http);
+            return;
         }
         var directory = await cache.ServicesAsync();
         var named = directory.Named(service);
@@ -223,19 +241,23 @@ public static class ForwardAuthApi
             : directory.All.FirstOrDefault(s => Verifier.TokenMatches(s, token));
         if (caller is null || await verifier.DeviceAsync(cookie) is not { } found)
         {
-            return Unauthenticated();
+            await Unauthenticated(http);
+            return;
         }
+        RenewCookie(http, found.RenewCookie, cookie!, options);
         if (named is null)
         {
-            return TypedResults.Text("Service Not Found!", "text/plain", statusCode: StatusCodes.Status404NotFound);
+            await Answer(http, StatusCodes.Status404NotFound, "Service Not Found!");
+            return;
         }
         var result = await verifier.AuthorizeAsync(found.Device, found.Account, named);
         if (result.Status != VerifyStatus.Granted)
         {
-            return TypedResults.Text("User does not have access to this service", "text/plain", statusCode: StatusCodes.Status401Unauthorized);
+            await Answer(http, StatusCodes.Status401Unauthorized, "User does not have access to this service");
+            return;
         }
         IdentityHeaders(http.Response, result);
-        return TypedResults.Ok();
+        await Answer(http, StatusCodes.Status200OK);
     }
 
     /// <summary>
@@ -243,9 +265,8 @@ public static class ForwardAuthApi
     /// The original request is read from the X-Forwarded-* headers only when the TCP peer is a trusted proxy
     /// (oauth2-proxy GHSA-7x63-xv5r-3p2x); from anyone else they are ignored and the request is judged as it came.
     /// </summary>
-    private static async Task<IResult> ForwardAuth(HttpContext http, Verifier verifier, ForwardAuthCache cache, IOptionsSnapshot<ForwardAuthOptions> options)
+    private static async Task ForwardAuth(HttpContext http, Verifier verifier, ForwardAuthCache cache, IOptionsMonitor<ForwardAuthOptions> options)
     {
-        Bare(http);
         var request = http.Request;
         string proto = request.Scheme, host = request.Host.Value ?? "", uri = request.Path + request.QueryString;
         if (ClientAddressSetup.FromTrustedProxy(http))
@@ -259,21 +280,39 @@ public static class ForwardAuthApi
         if (PathRules.Normalize(uri) is not { } path || directory.At(host, path) is not { } service)
         {
             // Nothing is configured there: refuse rather than guess (fail closed).
-            return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
+            await Answer(http, StatusCodes.Status403Forbidden);
+            return;
         }
-        if (await verifier.DeviceAsync(request.Cookies[ForwardAuthOptions.CookieName]) is not { } found)
+        var cookie = request.Cookies[ForwardAuthOptions.CookieName];
+        if (await verifier.DeviceAsync(cookie) is not { } found)
         {
             var original = PathRules.OriginalUrl(proto is "https" or "http" ? proto : "https", host, uri);
-            http.Response.Headers.Location = (options.Value.PublicOrigin?.TrimEnd('/') ?? "") + "/devices/add?rd=" + Uri.EscapeDataString(original);
-            return TypedResults.StatusCode(StatusCodes.Status401Unauthorized);
+            http.Response.Headers.Location = (options.CurrentValue.PublicOrigin?.TrimEnd('/') ?? "") + "/devices/add?rd=" + Uri.EscapeDataString(original);
+            await Answer(http, StatusCodes.Status401Unauthorized);
+            return;
         }
+        RenewCookie(http, found.RenewCookie, cookie!, options);
         var result = await verifier.AuthorizeAsync(found.Device, found.Account, service);
         if (result.Status != VerifyStatus.Granted)
         {
-            return TypedResults.StatusCode(StatusCodes.Status403Forbidden);
+            await Answer(http, StatusCodes.Status403Forbidden);
+            return;
         }
         IdentityHeaders(http.Response, result);
-        return TypedResults.Ok();
+        await Answer(http, StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// The device cookie again, with a fresh Max-Age, when the sliding expiry has moved on (<see cref="Verifier.CookieRenewalDue"/>).
+    /// On every answer for a valid device, 403 and 401 "no access" too: the shipped nginx configuration passes it to the
+    /// browser with the answer, and Countersign.Client passes it on from the service.
+    /// </summary>
+    private static void RenewCookie(HttpContext http, bool due, string cookie, IOptionsMonitor<ForwardAuthOptions> options)
+    {
+        if (due)
+        {
+            DeviceCookies.Issue(http.Response, cookie, options.CurrentValue);
+        }
     }
 
     private static string? First(Microsoft.Extensions.Primitives.StringValues values) =>
@@ -292,7 +331,7 @@ public static class ForwardAuthApi
     }
 
     /// <summary>404 with nothing in it: to a caller without a valid cookie and token, users and services do not exist.</summary>
-    private static IResult Unauthenticated() => Results.StatusCode(StatusCodes.Status404NotFound);
+    private static Task Unauthenticated(HttpContext http) => Answer(http, StatusCodes.Status404NotFound);
 
     private static byte[]? BearerToken(HttpContext http)
     {

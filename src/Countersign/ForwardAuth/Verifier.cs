@@ -26,8 +26,11 @@ public sealed class Verifier(ForwardAuthCache cache, ForwardAuthKeys keys, Devic
     // one (the seed's timing defence).
     private static readonly byte[] DummyHash = RandomNumberGenerator.GetBytes(32);
 
-    /// <summary>The device and its account, when the cookie names a live device of an active account.</summary>
-    public async ValueTask<(DeviceState Device, AccountState Account)?> DeviceAsync(string? cookie)
+    /// <summary>
+    /// The device and its account, when the cookie names a live device of an active account; <c>RenewCookie</c> when
+    /// the browser's copy should get a fresh Max-Age (<see cref="CookieRenewalDue"/>).
+    /// </summary>
+    public async ValueTask<(DeviceState Device, AccountState Account, bool RenewCookie)?> DeviceAsync(string? cookie)
     {
         if (!DeviceCookie.TryParse(cookie, out var id, out var secret))
         {
@@ -42,7 +45,8 @@ public sealed class Verifier(ForwardAuthCache cache, ForwardAuthKeys keys, Devic
         }
         var now = time.GetUtcNow();
         var lastSeen = activity.Pending(id) is { } pending && pending > device.LastSeenAt ? pending : device.LastSeenAt;
-        if (lastSeen + options.CurrentValue.DeviceLifetime <= now)
+        var lifetime = options.CurrentValue.DeviceLifetime;
+        if (lastSeen + lifetime <= now)
         {
             return null;
         }
@@ -51,7 +55,21 @@ public sealed class Verifier(ForwardAuthCache cache, ForwardAuthKeys keys, Devic
             return null;
         }
         activity.Seen(id, now);
-        return (device, account);
+        return (device, account, CookieRenewalDue(lastSeen, now, lifetime));
+    }
+
+    /// <summary>
+    /// The server's expiry slides with every use (last seen + lifetime), but the browser drops the cookie at the Max-Age
+    /// it was given, so the cookie is issued again as the expiry moves. Not on every answer (a Set-Cookie per proxied
+    /// request), and with no state kept: time is cut into windows of a thirtieth of the lifetime (a day for 30 days),
+    /// and the first use in a window, the one whose previous use lies in an earlier window, renews. The browser's copy
+    /// then expires at most one window before the server's (a day in 30), never after it. A node that has not seen the
+    /// latest use yet (last seen is written in batches) may renew once more; that is harmless.
+    /// </summary>
+    public static bool CookieRenewalDue(DateTimeOffset lastSeen, DateTimeOffset now, TimeSpan lifetime)
+    {
+        var window = lifetime.Ticks / 30;
+        return lastSeen.UtcTicks / window < now.UtcTicks / window;
     }
 
     /// <summary>Whether the device's account may use the service: a grant, or the admin role (the seed's rule).</summary>

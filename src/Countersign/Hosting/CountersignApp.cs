@@ -70,6 +70,9 @@ public static class CountersignApp
         app.UseClientAddress();
         app.UseForwardAuthFastPath();
         app.UseOidcFormTargets();
+        // Named here so that routing runs after the verify fast path: WebApplication would otherwise put it first of
+        // all, matching every proxy check against the whole route table for nothing.
+        app.UseRouting();
         app.UseOperations();
         app.UseHttpHardening();
         app.UseStaticFiles(new StaticFileOptions

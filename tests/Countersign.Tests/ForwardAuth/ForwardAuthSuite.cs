@@ -137,11 +137,13 @@ public abstract class ForwardAuthSuite(ForwardAuthServer server)
         var unknown = DeviceCookie.Format(Guid.NewGuid(), new byte[32]);
         var wrongSecret = DeviceCookie.Format(id, new byte[32]);
         var otherToken = await Steps.ServiceAsync(Unique("other"), Unique("other") + ".example.test");
+        // One character changed (a token that already began with "A" made this the right token one run in 64).
+        var wrongToken = (token[0] == 'A' ? "B" : "A") + token[1..];
         foreach (var (name, t, c) in new (string, string?, string?)[]
         {
             (service, token, null), (service, token, "garbage"), (service, token, cookie + "x"), (service, token, unknown),
-            (service, token, wrongSecret), (service, "A" + token[1..], cookie), (service, null, cookie), (service, otherToken, cookie),
-            (Unique("nosuch"), "A" + token[1..], cookie),
+            (service, token, wrongSecret), (service, wrongToken, cookie), (service, null, cookie), (service, otherToken, cookie),
+            (Unique("nosuch"), wrongToken, cookie),
         })
         {
             var (status, body, _) = await Ask(name, t, c);

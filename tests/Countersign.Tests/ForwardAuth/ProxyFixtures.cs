@@ -16,7 +16,7 @@ public enum Proxy { Nginx, Caddy }
 /// configuration (deploy/nginx/countersign.conf, deploy/caddy/Caddyfile) with its ports filled in, and one upstream
 /// app that echoes what it got: the raw request target, the path an app would act on, and every header.
 /// </summary>
-public sealed class ProxiedServer() : ForwardAuthServer(Database.Sqlite, StateStore.Memory)
+public class ProxiedServer() : ForwardAuthServer(Database.Sqlite, StateStore.Memory)
 {
     public const string AppHost = "app.example.test";
     public const string AuthHost = "auth.example.test";

@@ -53,11 +53,16 @@ public sealed class Chrony : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
         _process = Process.Start(start) ?? throw new InvalidOperationException("chronyd did not start");
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        // Serving once it answers a query.
+        // Serving once it answers a query with its local reference, which it may take seconds to activate on a loaded
+        // machine (a clean CI run once waited longer than 10 s): up to a minute.
         var endpoint = new IPEndPoint(IPAddress.Loopback, Port);
-        for (var i = 0; i < 50; i++)
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(60))
         {
             if ((await Sntp.QueryAsync(endpoint, TimeProvider.System, TimeSpan.FromMilliseconds(200), CancellationToken.None)).Answer is not null)
             {
@@ -68,7 +73,7 @@ public sealed class Chrony : IAsyncDisposable
                 break;
             }
         }
-        throw new InvalidOperationException($"chronyd did not answer on 127.0.0.1:{Port}");
+        throw new InvalidOperationException($"chronyd did not answer on 127.0.0.1:{Port} within {waited.Elapsed.TotalSeconds:F0} s: {string.Join(" | ", output)}");
     }
 
     public async Task StopAsync()

@@ -194,7 +194,10 @@ public sealed class QuadChronyServer() : QuadServer(Database.Sqlite, StateStore.
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await Ntp.DisposeAsync();
+        if (Ntp is { } ntp)
+        {
+            await ntp.DisposeAsync();
+        }
     }
 }
 
@@ -216,7 +219,10 @@ public sealed class QuadClockAheadServer() : QuadServer(Database.Sqlite, StateSt
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await Ntp.DisposeAsync();
+        if (Ntp is { } ntp)
+        {
+            await ntp.DisposeAsync();
+        }
     }
 }
 
@@ -230,7 +236,10 @@ public sealed class QuadBadNtpServer() : QuadServer(Database.Sqlite, StateStore.
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await Ntp.DisposeAsync();
+        if (Ntp is { } ntp)
+        {
+            await ntp.DisposeAsync();
+        }
     }
 }
 

@@ -22,12 +22,19 @@ public sealed class OidcFormTargets(IOpenIddictApplicationManager applications)
 
     private const string TargetItem = "countersign.form-target";
 
+    private static readonly PathString[] WidenedPaths = ["/connect/authorize", "/login", "/consent", "/connect/logout/confirm"];
+
     /// <summary>
     /// Early in the pipeline, so that its response callback runs after the security headers' own (callbacks run last
     /// registered first) and finds the policy to widen.
     /// </summary>
     internal static Task Middleware(HttpContext http, RequestDelegate next)
     {
+        // Only the pages and endpoint that can widen the policy pay for the response callback.
+        if (!WidenedPaths.Any(p => http.Request.Path.StartsWithSegments(p)))
+        {
+            return next(http);
+        }
         http.Response.OnStarting(() =>
         {
             if (http.Items[TargetItem] is IReadOnlyList<Uri> targets)

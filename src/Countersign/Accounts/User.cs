@@ -19,6 +19,12 @@ public sealed class User : IdentityUser<Guid>
     /// accounts look alike. Null only for accounts older than the column whose skeleton another account already had.
     /// </summary>
     public string? UsernameSkeleton { get; set; }
+
+    /// <summary>
+    /// Set when someone other than the user chose the password (an administrator's one-time password, <c>demo seed</c>):
+    /// the next sign-in must choose a new one before it reaches anything else (ASVS 6.4.1, 6.3.x).
+    /// </summary>
+    public bool PasswordChangeRequired { get; set; }
 }
 
 public sealed class Role : IdentityRole<Guid>

@@ -158,11 +158,26 @@ public sealed class AccountAdmin(
     /// A new (already policy-checked) password and the end of the user's sign-ins, in the caller's transaction,
     /// which audits and commits it (the quad-factor protocol's password recovery).
     /// </summary>
-    public async Task StagePasswordAsync(User user, string password, CancellationToken ct)
+    public Task StagePasswordAsync(User user, string password, CancellationToken ct) => StagePasswordAsync(user, password, null, ct);
+
+    /// <summary>
+    /// The same for the user's own change from a session: <paramref name="keepSession"/> stays signed in, every other
+    /// sign-in (sessions, devices) ends; the flag of a password someone else chose goes.
+    /// </summary>
+    public async Task StagePasswordAsync(User user, string password, Guid? keepSession, CancellationToken ct)
     {
         user.PasswordHash = users.PasswordHasher.HashPassword(user, password);
+        if (keepSession is not null)
+        {
+            user.PasswordChangeRequired = false;
+        }
         Check(await users.UpdateSecurityStampAsync(user));
-        await EndSignInsAsync(user.Id, "password_changed", ct);
+        foreach (var observer in observers)
+        {
+            await (keepSession is { } keep
+                ? observer.OtherSignInsEndedAsync(user.Id, keep, "password_changed", ct)
+                : observer.SignInsEndedAsync(user.Id, "password_changed", ct));
+        }
     }
 
     public Task AddRoleAsync(User user, string role, string? actor, CancellationToken ct = default) =>

@@ -11,6 +11,12 @@ public interface IAccountObserver
     /// <summary>The account can no longer be trusted as it was (disabled, new password): end its sign-ins, in the caller's transaction.</summary>
     Task SignInsEndedAsync(Guid userId, string reason, CancellationToken ct) => Task.CompletedTask;
 
+    /// <summary>
+    /// The user changed their own password from one of their sessions: end every other sign-in, keep that one (ASVS 7.4.3).
+    /// Without an override, all of them end.
+    /// </summary>
+    Task OtherSignInsEndedAsync(Guid userId, Guid? keepSession, string reason, CancellationToken ct) => SignInsEndedAsync(userId, reason, ct);
+
     /// <summary>The account's language changed (after the change committed).</summary>
     Task LanguageChangedAsync(Guid userId, CancellationToken ct) => Task.CompletedTask;
 }

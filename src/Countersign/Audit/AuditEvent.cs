@@ -44,6 +44,10 @@ public static class AuditActions
     public const string RoleAdded = "role_added";
     public const string RoleRemoved = "role_removed";
     public const string PasswordChanged = "password_changed";
+    /// <summary>A sign-in whose factors passed, stopped until the user chooses a password of their own.</summary>
+    public const string PasswordChangeRequired = "password_change_required";
+    /// <summary>A forgotten password replaced with a recovery code and an authenticator code.</summary>
+    public const string PasswordReset = "password_reset";
     public const string UserDisabled = "user_disabled";
     public const string UserEnabled = "user_enabled";
     public const string KeyRotated = "key_rotated";

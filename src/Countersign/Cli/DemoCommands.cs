@@ -11,7 +11,7 @@ internal static class DemoCommands
 {
     public static Command Create(Action<WebApplicationBuilder>? configure)
     {
-        var seed = new Command("seed", "Create a demo advisor, two clients and their pairs, and print their one-time passwords. Never run by default.");
+        var seed = new Command("seed", "Create a demo advisor, two clients and their pairs, and print their one-time passwords (each must choose a new one at its first sign-in). Never run by default.");
         seed.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
             await SeedAsync(services, ct) ? 0 : 1, ct));
         return new Command("demo", "Demonstration data.") { seed };
@@ -30,12 +30,18 @@ internal static class DemoCommands
             await Console.Error.WriteLineAsync("The demo accounts exist already; nothing changed.");
             return false;
         }
-        Console.WriteLine("Demo accounts (change these passwords or remove the accounts after the demo):");
+        Console.WriteLine("Demo accounts, with one-time passwords: each must choose a new password at its first sign-in.");
         foreach (var (name, role, language) in people)
         {
             // 18 random bytes: a password no policy refuses, printed once, never stored in clear.
             var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
-            var (user, result) = await accounts.CreateAsync(name, password, null, [role], AuditActions.UserCreated, "demo", null, ct);
+            // Printed on a terminal, so one-time: the first sign-in must choose a new password (ASVS 6.4.1).
+            var (user, result) = await accounts.CreateAsync(name, password, null, [role], AuditActions.UserCreated, "demo", null,
+                (u, _) =>
+                {
+                    u.PasswordChangeRequired = true;
+                    return Task.CompletedTask;
+                }, ct);
             if (user is null)
             {
                 await Console.Error.WriteLineAsync($"error: {string.Join(" ", result.Errors.Select(e => e.Description))}");

@@ -24,6 +24,7 @@ public static class ErrorCodes
     public const string InvalidMfaCode = "invalid_mfa_code";
     public const string AccountLocked = "account_locked";
     public const string CaptchaRequired = "captcha_required";
+    public const string PasswordChangeRequired = "password_change_required";
 
     // Sessions
     public const string InvalidGrant = "invalid_grant";

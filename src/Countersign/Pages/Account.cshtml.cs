@@ -1,22 +1,35 @@
+using System.Text.Json;
 using Countersign.Audit;
 using Countersign.Operations;
 using Countersign.Sessions;
+using Countersign.SignIn;
 using Countersign.Totp;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Localization;
 
 namespace Countersign.Pages;
 
-/// <summary>The signed-in user's account: profile, sessions and the Security section (second factors).</summary>
+/// <summary>
+/// The signed-in user's account console: profile, language, password, second factors, passkeys, devices, connected
+/// applications, sessions and recent activity. Every form that changes something answers with a redirect
+/// (post/redirect/get), so a reload never repeats it; what must be shown once (new recovery codes, a message) travels
+/// in TempData, a Data-Protection-encrypted cookie. Destructive actions take a confirmation step that is a page of its
+/// own (<c>?confirm=…</c>), so it works without JavaScript.
+/// </summary>
 [Authorize(Policy = Policies.BrowserSession)]
 public sealed class AccountModel(
     UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors,
     Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts, Defences.RateLimiter limiter,
-    ForwardAuth.DeviceService devices, Oidc.OidcClients oidcClients) : PageModel
+    ForwardAuth.DeviceService devices, Oidc.OidcClients oidcClients, PasswordChange passwords, IStringLocalizer<AccountText> text) : PageModel
 {
+    public const string SuccessKey = "AccountSuccess";
+    private const string ErrorKey = "AccountError";
+    private const string CodesKey = "AccountNewCodes";
+
     public Accounts.User Account { get; private set; } = null!;
     public IList<string> Roles { get; private set; } = [];
     public List<SessionFamily> Sessions { get; private set; } = [];
@@ -25,9 +38,20 @@ public sealed class AccountModel(
     public int RecoveryCodesRemaining { get; private set; }
     /// <summary>An enrolment waiting for its confirming code.</summary>
     public TotpEnrolment? Enrolment { get; private set; }
-    /// <summary>Recovery codes to show once, right after they were made.</summary>
+    /// <summary>Recovery codes shown until the user says they saved them (kept in TempData across reloads).</summary>
     public IReadOnlyList<string>? NewRecoveryCodes { get; private set; }
+    /// <summary>An error from the last action (shown in the alert style).</summary>
     public string? Message { get; private set; }
+    /// <summary>What the last action did (shown in the success style).</summary>
+    public string? Success { get; private set; }
+
+    /// <summary>The destructive action waiting for its confirmation: remove-totp, new-codes, remove-passkey, sign-out-others.</summary>
+    [BindProperty(SupportsGet = true, Name = "confirm")]
+    public string? Confirm { get; set; }
+
+    /// <summary>Set by the confirmation step's own form; a destructive handler without it goes to that step instead.</summary>
+    [BindProperty]
+    public bool Confirmed { get; set; }
 
     [BindProperty]
     public string? Code { get; set; }
@@ -35,11 +59,23 @@ public sealed class AccountModel(
     [BindProperty]
     public string? Password { get; set; }
 
-    [BindProperty]
+    [BindProperty(SupportsGet = true, Name = "CredentialId")]
     public string? CredentialId { get; set; }
 
     [BindProperty]
     public string? PasskeyName { get; set; }
+
+    [BindProperty]
+    public string? CurrentPassword { get; set; }
+
+    [BindProperty]
+    public string? NewPassword { get; set; }
+
+    [BindProperty]
+    public string? ConfirmPassword { get; set; }
+
+    [BindProperty]
+    public Guid? SessionId { get; set; }
 
     public sealed record PasskeyView(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt);
 
@@ -57,6 +93,44 @@ public sealed class AccountModel(
     [BindProperty]
     public string? AuthorizationId { get; set; }
 
+    /// <summary>One line of "recent activity": the account's own sign-ins and security events, from the audit.</summary>
+    public sealed record ActivityView(DateTimeOffset At, string Action, string? ClientIp, string? Method, bool Succeeded);
+
+    public List<ActivityView> Activity { get; private set; } = [];
+
+    /// <summary>
+    /// What "recent activity" shows: sign-ins (failed ones too: a stranger's attempt is what the user should notice) and
+    /// changes to the account's security. Call words and token refreshes are left out: they happen every few seconds.
+    /// </summary>
+    private static readonly string[] ActivityActions =
+    [
+        AuditActions.LoginSucceeded, AuditActions.LoginFailed, AuditActions.LockedOut, AuditActions.LockoutCleared,
+        AuditActions.PasswordChanged, AuditActions.PasswordChangeRequired, AuditActions.PasswordReset, AuditActions.PasswordRehashed,
+        AuditActions.TotpEnabled, AuditActions.TotpDisabled, AuditActions.RecoveryCodesRegenerated,
+        AuditActions.PasskeyAdded, AuditActions.PasskeyRemoved, AuditActions.SessionRevoked, AuditActions.Logout,
+        AuditActions.RefreshReuseDetected, AuditActions.DeviceAdded, AuditActions.DeviceRevoked, AuditActions.UserDisabled,
+        AuditActions.UserEnabled, AuditActions.RoleAdded, AuditActions.RoleRemoved, AuditActions.OidcConsentGranted,
+        AuditActions.OidcConsentRevoked, AuditActions.Register, AuditActions.UserCreated,
+    ];
+
+    private const int ActivityShown = 20;
+
+    public async Task<IActionResult> OnGetAsync(CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        Success = TempData[SuccessKey] as string;
+        Message = TempData[ErrorKey] as string;
+        // Shown on every reload until "I have saved them": a reload must not lose codes that exist nowhere else.
+        if (TempData.Peek(CodesKey) is string codes)
+        {
+            NewRecoveryCodes = JsonSerializer.Deserialize<string[]>(codes);
+        }
+        return Page();
+    }
+
     public async Task<IActionResult> OnPostRevokeApplicationAsync(CancellationToken ct)
     {
         if (!await LoadAsync(ct))
@@ -67,7 +141,7 @@ public sealed class AccountModel(
         {
             return NotFound();
         }
-        return RedirectToPage();
+        return Done(text["The application no longer has access to your account."]);
     }
 
     public async Task<IActionResult> OnPostRevokeDeviceAsync(CancellationToken ct)
@@ -80,26 +154,120 @@ public sealed class AccountModel(
         {
             return NotFound();
         }
-        return RedirectToPage();
+        return Done(text["The device is revoked."]);
     }
 
+    /// <summary>Ends one other session of the user's (ASVS 7.5.2: the user sees and ends their sessions).</summary>
+    public async Task<IActionResult> OnPostRevokeSessionAsync(CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        if (SessionId is not { } id || Sessions.All(s => s.Id != id))
+        {
+            return NotFound();
+        }
+        if (id == CurrentSession)
+        {
+            // Ending this one is signing out, which the header's button does properly.
+            return Failed(text["That is the session you are using: sign out instead."]);
+        }
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await sessions.RevokeFamilyAsync(id, "revoked_by_user", ct);
+        audit.Add(db, new(AuditActions.SessionRevoked, Account.Id, Account.UserName, ClientInfo.IpOf(HttpContext),
+            AuditDetail.Of(new { session_id = id, channel = "browser" })));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return Done(text["That session is signed out."]);
+    }
+
+    /// <summary>"Sign out everywhere else": every session but this one, after a confirmation step.</summary>
+    public async Task<IActionResult> OnPostSignOutOthersAsync(CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        if (!Confirmed)
+        {
+            return ConfirmFirst("sign-out-others");
+        }
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var ended = await sessions.RevokeOthersAsync(Account.Id, CurrentSession, "revoked_by_user", ct);
+        audit.Add(db, new(AuditActions.SessionRevoked, Account.Id, Account.UserName, ClientInfo.IpOf(HttpContext),
+            AuditDetail.Of(new { all_others = true, ended, channel = "browser" })));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return Done(text["You are signed out everywhere else ({0} sessions).", ended]);
+    }
+
+    /// <summary>
+    /// The user's own password change: the current password, or a fresh code from the authenticator or a recovery code,
+    /// first (ASVS 6.2.3); the other sessions and devices end, this one stays (ASVS 7.4.3).
+    /// </summary>
+    public async Task<IActionResult> OnPostChangePasswordAsync(CancellationToken ct)
+    {
+        if (!await LoadAsync(ct))
+        {
+            return RedirectToPage("/Login");
+        }
+        if (string.IsNullOrEmpty(NewPassword) || NewPassword != ConfirmPassword)
+        {
+            return Failed(text["The two new passwords are not the same."]);
+        }
+        var code = (Code ?? "").Replace(" ", "", StringComparison.Ordinal);
+        var isTotp = code.Length == 6 && code.All(char.IsAsciiDigit);
+        var result = await passwords.ChangeAsync(new PasswordChangeRequest
+        {
+            UserId = Account.Id,
+            KeepSession = CurrentSession,
+            CurrentPassword = string.IsNullOrEmpty(CurrentPassword) ? null : CurrentPassword,
+            TotpCode = isTotp ? code : null,
+            RecoveryCode = !isTotp && code.Length > 0 ? code : null,
+            NewPassword = NewPassword,
+            Client = ClientInfo.From(HttpContext),
+            Channel = SessionKinds.Browser,
+        }, ct);
+        if (!result.Policy.Succeeded)
+        {
+            return Failed(string.Join(" ", result.Policy.Errors.Select(e => e.Description)));
+        }
+        if (result.NoProof)
+        {
+            return Failed(text["Give your current password, or a code from your authenticator app or a recovery code."]);
+        }
+        if (!result.Changed)
+        {
+            return Failed(result.Proof!.Status switch
+            {
+                SignInStatus.AccountLocked or SignInStatus.RateLimited => text["Too many attempts. Try again in a few minutes."],
+                SignInStatus.CaptchaRequired => text["Too many failed attempts from here. Sign in again on the sign-in page first."],
+                _ => text["The current password or the code is not correct."],
+            });
+        }
+        return Done(text["Your password is changed. Your other sessions and registered devices were signed out."]);
+    }
+
+    /// <summary>Renaming changes nothing about security: no confirmation step.</summary>
     public async Task<IActionResult> OnPostRenamePasskeyAsync(CancellationToken ct) =>
-        await ChangePasskeyAsync(Audit.AuditActions.PasskeyRenamed, async (user, passkey) =>
+        await ChangePasskeyAsync(Audit.AuditActions.PasskeyRenamed, confirm: false, async (user, passkey) =>
         {
             passkey.Name = (PasskeyName ?? "").Trim() is { Length: > 0 } name ? name[..Math.Min(name.Length, 64)] : passkey.Name;
             return await users.AddOrUpdatePasskeyAsync(user, passkey);
-        }, ct);
+        }, text["The passkey is renamed."], ct);
 
     /// <summary>Removing a passkey is a factor change: the user's other sessions end (ASVS 7.4.3).</summary>
     public async Task<IActionResult> OnPostRemovePasskeyAsync(CancellationToken ct) =>
-        await ChangePasskeyAsync(Audit.AuditActions.PasskeyRemoved, async (user, passkey) =>
+        await ChangePasskeyAsync(Audit.AuditActions.PasskeyRemoved, confirm: true, async (user, passkey) =>
         {
             var result = await users.RemovePasskeyAsync(user, passkey.CredentialId);
             await sessions.RevokeOthersAsync(user.Id, CurrentSession, "factor_changed", ct);
             return result;
-        }, ct);
+        }, text["The passkey is removed; your other sessions were signed out."], ct);
 
-    private async Task<IActionResult> ChangePasskeyAsync(string action, Func<Accounts.User, UserPasskeyInfo, Task<IdentityResult>> change, CancellationToken ct)
+    private async Task<IActionResult> ChangePasskeyAsync(string action, bool confirm, Func<Accounts.User, UserPasskeyInfo, Task<IdentityResult>> change,
+        string done, CancellationToken ct)
     {
         if (!await LoadAsync(ct))
         {
@@ -109,6 +277,10 @@ public sealed class AccountModel(
         {
             return NotFound();
         }
+        if (confirm && !Confirmed)
+        {
+            return RedirectToPage(null, null, new { confirm = "remove-passkey", CredentialId }, "passkeys");
+        }
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         if ((await change(Account, passkey)).Succeeded)
         {
@@ -117,8 +289,11 @@ public sealed class AccountModel(
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
-        return RedirectToPage();
+        return Done(done);
     }
+
+    /// <summary>The passkey a confirmation step is about, for its question.</summary>
+    public PasskeyView? ConfirmingPasskey => Confirm == "remove-passkey" ? Passkeys.FirstOrDefault(p => p.Id == CredentialId) : null;
 
     private static bool TryDecode(string base64Url, out byte[] bytes)
     {
@@ -134,8 +309,6 @@ public sealed class AccountModel(
         }
     }
 
-    public async Task<IActionResult> OnGetAsync(CancellationToken ct) => await LoadAsync(ct) ? Page() : RedirectToPage("/Login");
-
     [BindProperty]
     public string? Language { get; set; }
 
@@ -147,11 +320,9 @@ public sealed class AccountModel(
         }
         if (!await accounts.SetLanguageAsync(Account, Language ?? "", ct))
         {
-            Message = "Choose one of the languages offered.";
-            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Failed(text["Choose one of the languages offered."]);
         }
-        ViewData["Text"] = UiText.For(Account.Language);
-        return Page();
+        return Done(text["The language is saved."]);
     }
 
     public async Task<IActionResult> OnPostStartTotpAsync(CancellationToken ct)
@@ -160,8 +331,9 @@ public sealed class AccountModel(
         {
             return RedirectToPage("/Login");
         }
-        Enrolment = await totp.StartAsync(Account, ct);
-        return Page();
+        // The pending enrolment is kept server-side (TotpService.PendingAsync), so the redirected page shows it again.
+        await totp.StartAsync(Account, ct);
+        return RedirectToPage(null, null, null, "security");
     }
 
     public async Task<IActionResult> OnPostConfirmTotpAsync(CancellationToken ct)
@@ -170,14 +342,12 @@ public sealed class AccountModel(
         {
             return RedirectToPage("/Login");
         }
-        NewRecoveryCodes = await factors.ConfirmAsync(Account.Id, Account.UserName, Code ?? "", CurrentSession, ClientInfo.From(HttpContext), ct);
-        if (NewRecoveryCodes is null)
+        var codes = await factors.ConfirmAsync(Account.Id, Account.UserName, Code ?? "", CurrentSession, ClientInfo.From(HttpContext), ct);
+        if (codes is null)
         {
-            Message = "That code did not match. Check the time on your phone and try the next code.";
-            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Failed(text["That code did not match. Check the time on your phone and try the next code."]);
         }
-        await LoadAsync(ct);
-        return Page();
+        return ShowCodes(codes, text["The authenticator app is on."]);
     }
 
     public async Task<IActionResult> OnPostRegenerateCodesAsync(CancellationToken ct)
@@ -186,9 +356,23 @@ public sealed class AccountModel(
         {
             return RedirectToPage("/Login");
         }
-        NewRecoveryCodes = await factors.RegenerateRecoveryCodesAsync(Account.Id, Account.UserName, ClientInfo.From(HttpContext), ct);
-        await LoadAsync(ct);
-        return Page();
+        if (!Confirmed)
+        {
+            return ConfirmFirst("new-codes");
+        }
+        var codes = await factors.RegenerateRecoveryCodesAsync(Account.Id, Account.UserName, ClientInfo.From(HttpContext), ct);
+        if (codes is null)
+        {
+            return Failed(text["Recovery codes come with an authenticator app: set one up first."]);
+        }
+        return ShowCodes(codes, text["New recovery codes are made; the old ones no longer work."]);
+    }
+
+    /// <summary>"I have saved them": the codes leave TempData and the page.</summary>
+    public IActionResult OnPostSavedCodes()
+    {
+        TempData.Remove(CodesKey);
+        return RedirectToPage(null, null, null, "security");
     }
 
     public async Task<IActionResult> OnPostDisableTotpAsync(CancellationToken ct)
@@ -197,26 +381,46 @@ public sealed class AccountModel(
         {
             return RedirectToPage("/Login");
         }
+        if (!Confirmed)
+        {
+            return ConfirmFirst("remove-totp");
+        }
         // The password check below is a guess like any other: the same per-address limit as a second-factor
         // step, as the API's DELETE /api/me/totp has (ASVS 2.2.1).
         if (await limiter.HitAsync(Defences.RateLimitedRoute.SecondFactor, ClientInfo.IpOf(HttpContext)) is { } wait)
         {
-            Message = $"Too many attempts. Try again in {(int)Math.Ceiling(wait.TotalSeconds)} seconds.";
-            Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            return Page();
+            return Failed(text["Too many attempts. Try again in {0} seconds.", (int)Math.Ceiling(wait.TotalSeconds)]);
         }
         // ASVS 7.5.1: removing a factor needs the password again.
         if (string.IsNullOrEmpty(Password) || !await users.CheckPasswordAsync(Account, Password))
         {
-            Message = "The password is incorrect.";
-            Response.StatusCode = StatusCodes.Status400BadRequest;
-            return Page();
+            TempData[ErrorKey] = text["The password is incorrect."].Value;
+            return RedirectToPage(null, null, new { confirm = "remove-totp" }, "security");
         }
         await factors.RemoveAsync(Account, "self", CurrentSession, ClientInfo.From(HttpContext), ct: ct);
-        await LoadAsync(ct);
-        Message = "The authenticator app is removed; your other sessions were signed out.";
-        return Page();
+        TempData.Remove(CodesKey);
+        return Done(text["The authenticator app is removed; your other sessions were signed out."]);
     }
+
+    private RedirectToPageResult ShowCodes(IReadOnlyList<string> codes, string message)
+    {
+        TempData[CodesKey] = JsonSerializer.Serialize(codes);
+        return Done(message, "security");
+    }
+
+    private RedirectToPageResult Done(string message, string? fragment = null)
+    {
+        TempData[SuccessKey] = message;
+        return RedirectToPage(null, null, null, fragment);
+    }
+
+    private RedirectToPageResult Failed(string message)
+    {
+        TempData[ErrorKey] = message;
+        return RedirectToPage();
+    }
+
+    private RedirectToPageResult ConfirmFirst(string what) => RedirectToPage(null, null, new { confirm = what }, "confirm");
 
     private async Task<bool> LoadAsync(CancellationToken ct)
     {
@@ -239,6 +443,37 @@ public sealed class AccountModel(
         Passkeys = [.. (await users.GetPasskeysAsync(user)).Select(p => new PasskeyView(
             Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(p.CredentialId), p.Name ?? "Passkey", p.CreatedAt,
             uses.FirstOrDefault(u => u.CredentialId.AsSpan().SequenceEqual(p.CredentialId))?.LastUsedAt))];
+        // The (user_id, at) index serves this: the newest rows of one account.
+        var rows = await db.AuditEvents.AsNoTracking()
+            .Where(e => e.UserId == user.Id && ActivityActions.Contains(e.Action))
+            .OrderByDescending(e => e.At).ThenByDescending(e => e.Id)
+            .Take(ActivityShown)
+            .Select(e => new { e.At, e.Action, e.ClientIp, e.Detail })
+            .ToListAsync(ct);
+        Activity = [.. rows.Select(r => new ActivityView(r.At, r.Action, r.ClientIp, MethodOf(r.Detail),
+            r.Action is not (AuditActions.LoginFailed or AuditActions.LockedOut or AuditActions.RefreshReuseDetected)))];
         return true;
+    }
+
+    /// <summary>How it happened, from the event's detail: the channel (browser, api, …) or the proof used.</summary>
+    private static string? MethodOf(string? detail)
+    {
+        if (string.IsNullOrEmpty(detail))
+        {
+            return null;
+        }
+        try
+        {
+            using var json = JsonDocument.Parse(detail);
+            return json.RootElement.ValueKind == JsonValueKind.Object
+                && (json.RootElement.TryGetProperty("channel", out var channel) || json.RootElement.TryGetProperty("kind", out channel))
+                && channel.ValueKind == JsonValueKind.String
+                ? channel.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Localization;
 
 namespace Countersign.Pages;
 
@@ -19,7 +20,7 @@ namespace Countersign.Pages;
 /// the first step hands out a signed, five-minute, single-use step token naming the user.
 /// </summary>
 public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures, Captcha captcha, StepTokens steps,
-    Oidc.OidcFormTargets formTargets) : PageModel
+    Oidc.OidcFormTargets formTargets, IStringLocalizer<AccountText> text) : PageModel
 {
     /// <summary>Signing in for an application ends in a redirect to it: this page's forms may lead to its registered origins.</summary>
     public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
@@ -51,6 +52,18 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
     /// <summary>A fresh challenge for the widget, when this client must solve one.</summary>
     public string? CaptchaJson { get; private set; }
 
+    /// <summary>
+    /// True only when it is this address that failed too often: a challenge that comes with a locked username says
+    /// nothing about this address, so the page does not claim it did.
+    /// </summary>
+    public bool AddressFailed { get; private set; }
+
+    /// <summary>A note carried over a redirect (the account was created, the password was reset).</summary>
+    [TempData(Key = NoticeKey)]
+    public string? Notice { get; set; }
+
+    public const string NoticeKey = "LoginNotice";
+
     private ClientInfo Client => ClientInfo.From(HttpContext);
 
     public async Task OnGetAsync()
@@ -58,8 +71,20 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
         StepToken = null;
         if (await clientFailures.RequireCaptchaAsync(Client.Ip))
         {
+            AddressFailed = true;
             NewChallenge();
         }
+    }
+
+    /// <summary>
+    /// Every factor passed but the password was chosen by someone else: on to the page that replaces it, with a
+    /// single-use ticket in TempData (a protected cookie), never in the URL.
+    /// </summary>
+    private RedirectToPageResult ChangePasswordFirst(SignInOutcome outcome)
+    {
+        TempData[LoginNewPasswordModel.StepKey] = steps.CreateForPasswordChange(outcome.Account!.User.Id, outcome.Factors);
+        TempData[LoginNewPasswordModel.ReturnKey] = Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : null;
+        return RedirectToPage("/LoginNewPassword");
     }
 
     public async Task<IActionResult> OnPostAsync(CancellationToken ct)
@@ -83,6 +108,10 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
             StepToken = steps.Create(outcome.Account!.User.Id);
             Methods = outcome.Methods;
             return Page();
+        }
+        if (outcome.Status == SignInStatus.PasswordChangeRequired)
+        {
+            return ChangePasswordFirst(outcome);
         }
         return outcome.Succeeded ? await SignInBrowserAsync(outcome) : await RefuseAsync(outcome);
     }
@@ -112,6 +141,10 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
             StepToken = steps.Create(userId);
             Methods = outcome.Methods;
         }
+        if (outcome.Status == SignInStatus.PasswordChangeRequired)
+        {
+            return ChangePasswordFirst(outcome);
+        }
         return outcome.Succeeded ? await SignInBrowserAsync(outcome) : await RefuseAsync(outcome);
     }
 
@@ -125,13 +158,19 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
     private async Task<PageResult> RefuseAsync(SignInOutcome outcome)
     {
         var refusal = SignInPageText.For(outcome);
+        AddressFailed = await clientFailures.RequireCaptchaAsync(Client.Ip);
         if (refusal.Challenge)
         {
             CaptchaJson = JsonSerializer.Serialize(outcome.Challenge);
         }
-        else if (await clientFailures.RequireCaptchaAsync(Client.Ip))
+        else if (AddressFailed)
         {
             NewChallenge();
+        }
+        if (outcome.Status == SignInStatus.CaptchaRequired && Request.Form["CaptchaShown"] == "1" && string.IsNullOrEmpty(Request.Form["altcha"].ToString()))
+        {
+            // Sent before the browser finished the proof of work (or without JavaScript): say why nothing happened.
+            refusal = refusal with { Message = text["Your browser had not finished the short check yet. Wait until it says it is done, then press Sign in again."] };
         }
         if (refusal.RetryAfter is { } wait)
         {

@@ -142,6 +142,10 @@ public sealed class SessionService(
     /// <summary>An account disabled or given a new password: all its sessions end, in the caller's transaction.</summary>
     Task IAccountObserver.SignInsEndedAsync(Guid userId, string reason, CancellationToken ct) => RevokeAllAsync(userId, reason, ct);
 
+    /// <summary>The user's own password change: the session it came from stays.</summary>
+    Task IAccountObserver.OtherSignInsEndedAsync(Guid userId, Guid? keepSession, string reason, CancellationToken ct) =>
+        RevokeOthersAsync(userId, keepSession, reason, ct);
+
     /// <summary>Ends every session of a user but one (the caller's own, when there is one).</summary>
     public async Task<int> RevokeOthersAsync(Guid userId, Guid? keep, string reason, CancellationToken ct = default)
     {

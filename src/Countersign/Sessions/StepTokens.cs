@@ -27,6 +27,44 @@ public sealed class StepTokens(IDataProtectionProvider protection, IEphemeralSto
             ? step.UserId
             : null;
 
+    private ITimeLimitedDataProtector ChangeProtector =>
+        protection.CreateProtector("Countersign.Sessions.PasswordChangeStep.v1").ToTimeLimitedDataProtector();
+
+    /// <summary>
+    /// The ticket from a finished sign-in to the page that replaces a password someone else chose: the user and the
+    /// factors that passed (a purpose of its own, so a second-factor ticket can never stand in for it).
+    /// </summary>
+    public string CreateForPasswordChange(Guid userId, IEnumerable<string> factors) =>
+        ChangeProtector.Protect($"{userId:N}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}.{string.Join(',', factors)}", Lifetime);
+
+    /// <summary>The user a password-change ticket names, without spending it (the page checks the policy first).</summary>
+    public Guid? PeekPasswordChange(string? token) => ReadChange(token)?.UserId;
+
+    /// <summary>The user and factors of a password-change ticket, once.</summary>
+    public async Task<(Guid UserId, string[] Factors)?> SpendPasswordChangeAsync(string? token) =>
+        ReadChange(token) is { } step && await store.SetIfAbsentAsync("pwstep:" + step.Nonce, "1", Lifetime + TimeSpan.FromMinutes(1))
+            ? (step.UserId, step.Factors)
+            : null;
+
+    private (Guid UserId, string Nonce, string[] Factors)? ReadChange(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return null;
+        }
+        try
+        {
+            var parts = ChangeProtector.Unprotect(token).Split('.');
+            return parts.Length == 3 && Guid.TryParseExact(parts[0], "N", out var userId)
+                ? (userId, parts[1], parts[2].Split(',', StringSplitOptions.RemoveEmptyEntries))
+                : null;
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
     private (Guid UserId, string Nonce)? Read(string? token)
     {
         if (string.IsNullOrEmpty(token))

@@ -41,6 +41,12 @@ public sealed record SignInAttempt
 
     public string? RecoveryCode { get; init; }
 
+    /// <summary>
+    /// The password to set when the account must change its password (<see cref="Accounts.User.PasswordChangeRequired"/>),
+    /// already checked against the policy by the caller; ignored for any other account.
+    /// </summary>
+    public string? NewPassword { get; init; }
+
     /// <summary>The base64 payload of a solved proof-of-work challenge, when one was asked for.</summary>
     public string? Captcha { get; init; }
 

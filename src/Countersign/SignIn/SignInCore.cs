@@ -41,7 +41,8 @@ public sealed class SignInCore(
     IEnumerable<IFactorCheck> checks,
     SessionService sessions,
     AuditLog audit,
-    SignInRecorder recorder)
+    SignInRecorder recorder,
+    AccountAdmin accounts)
 {
     private readonly Dictionary<string, IFactorCheck> _checks = checks.ToDictionary(c => c.Factor);
 
@@ -50,15 +51,46 @@ public sealed class SignInCore(
     {
         SessionFamily? session = null;
         TokenPair? tokens = null;
-        var outcome = await CheckAsync(attempt, (account, _) =>
+        var changeFirst = false;
+        var outcome = await CheckAsync(attempt, async (account, ct) =>
         {
-            session = sessions.Start(account.User, sessionKind, attempt.Client);
-            tokens = sessionKind == SessionKinds.Api ? sessions.Issue(account.User, [.. account.Roles], session.Id) : null;
-            return Task.FromResult(new AuditEntry(AuditActions.LoginSucceeded, account.User.Id, account.User.UserName, attempt.Client.Ip,
-                AuditDetail.Of(new { session_id = session.Id, kind = sessionKind, channel = attempt.Channel })));
+            var user = account.User;
+            // A password someone else chose (an administrator's one-time password, demo seed) opens nothing until the
+            // user replaces it (ASVS 6.4.1): no session, no tokens, on every channel that starts one.
+            if (user.PasswordChangeRequired)
+            {
+                if (attempt.NewPassword is not { } fresh || await IsCurrentPasswordAsync(attempt, user, fresh))
+                {
+                    changeFirst = true;
+                    return new AuditEntry(AuditActions.PasswordChangeRequired, user.Id, user.UserName, attempt.Client.Ip,
+                        AuditDetail.Of(new { channel = attempt.Channel }));
+                }
+                // The old sign-ins end with the old password; the session started below is not saved yet, so it stays.
+                await accounts.StagePasswordAsync(user, fresh, ct);
+                user.PasswordChangeRequired = false;
+                audit.Add(db, new(AuditActions.PasswordChanged, user.Id, user.UserName, attempt.Client.Ip,
+                    AuditDetail.Of(new { actor = "self", required = true, channel = attempt.Channel })));
+            }
+            session = sessions.Start(user, sessionKind, attempt.Client);
+            tokens = sessionKind == SessionKinds.Api ? sessions.Issue(user, [.. account.Roles], session.Id) : null;
+            return new AuditEntry(AuditActions.LoginSucceeded, user.Id, user.UserName, attempt.Client.Ip,
+                AuditDetail.Of(new { session_id = session.Id, kind = sessionKind, channel = attempt.Channel }));
         }, ct);
+        if (changeFirst)
+        {
+            return outcome with { Status = SignInStatus.PasswordChangeRequired };
+        }
         return outcome.Succeeded ? outcome with { Session = session, Tokens = tokens } : outcome;
     }
+
+    /// <summary>
+    /// Whether the "new" password is the one being replaced: compared as typed when the attempt carries it, else
+    /// against the stored hash (the browser's later step proved the password without sending it again).
+    /// </summary>
+    private async Task<bool> IsCurrentPasswordAsync(SignInAttempt attempt, User user, string fresh) =>
+        attempt.Password is { } typed
+            ? string.Equals(typed, fresh, StringComparison.Ordinal)
+            : await hasher.VerifyHashedPasswordAsync(user, user.PasswordHash, fresh) != PasswordVerificationResult.Failed;
 
     /// <summary>Checks the attempt and, when it passes, runs <paramref name="onSuccess"/> in the same transaction as the audit.</summary>
     public async Task<SignInOutcome> CheckAsync(SignInAttempt attempt, SuccessStep onSuccess, CancellationToken ct = default)

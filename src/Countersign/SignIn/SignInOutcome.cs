@@ -20,6 +20,11 @@ public enum SignInStatus
     CaptchaRequired,
     /// <summary>Too many attempts from this address, or too many at once for this username (HTTP 429).</summary>
     RateLimited,
+    /// <summary>
+    /// Every factor passed, but someone else chose this password (an administrator, <c>demo seed</c>): no session
+    /// until the user chooses a new one (ASVS 6.4.1). Also when the new one offered is the old one again.
+    /// </summary>
+    PasswordChangeRequired,
 }
 
 /// <summary>An account as sign-in sees it, read in one query: the user, its roles and its second factors.</summary>

@@ -25,6 +25,8 @@ public static class SignInProblems
             extensions: [new("captcha", outcome.Challenge)]),
         SignInStatus.RateLimited => WithRetryAfter(http, outcome, Problems.Of(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
             "Too many requests; try again later.", extensions: [new("retry_after_seconds", Seconds(outcome.RetryAfter))])),
+        SignInStatus.PasswordChangeRequired => Problems.Of(StatusCodes.Status403Forbidden, ErrorCodes.PasswordChangeRequired,
+            "This account's password was chosen by someone else: send the sign-in again with new_password to replace it."),
         SignInStatus.Succeeded => throw new ArgumentException("A successful sign-in is not a problem.", nameof(outcome)),
         _ => Problems.InvalidCredentials(),
     };

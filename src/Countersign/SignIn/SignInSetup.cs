@@ -8,6 +8,7 @@ public static class SignInSetup
         services.AddScoped<SignInCore>();
         services.AddScoped<SignInDefences>();
         services.AddScoped<SignInRecorder>();
+        services.AddScoped<PasswordChange>();
         // The second factors every channel knows; further checks (face, device key) register theirs the same way.
         services.AddScoped<IFactorCheck, TotpCheck>();
         services.AddScoped<IFactorCheck, RecoveryCodeCheck>();

@@ -11,7 +11,7 @@ async function post(url, body) {
   if (!response.ok) {
     let detail = 'The passkey was not accepted.';
     try { detail = (await response.json()).title ?? detail; } catch { /* not JSON */ }
-    throw new Error(detail);
+    throw Object.assign(new Error(detail), { fromServer: true });
   }
   return response;
 }
@@ -19,6 +19,28 @@ async function post(url, body) {
 function show(message) {
   const status = document.getElementById('passkey-status');
   if (status) { status.textContent = message; status.hidden = false; }
+}
+
+// The browser's own WebAuthn errors ("The operation either timed out or was not allowed. See: https://www.w3.org/TR/...")
+// mean nothing to a user; these say what happened and what to do. The words come from the page (data-* on the status
+// element) so they follow its language, with English as the fallback.
+const words = {
+  NotAllowedError: 'The passkey request was cancelled or timed out. Try again, and confirm on your device when it asks.',
+  InvalidStateError: 'This device already holds a passkey for your account.',
+  SecurityError: 'Passkeys work only on this site\'s own address (https, or localhost).',
+  AbortError: 'The passkey request was cancelled.',
+  NotSupportedError: 'This device or browser cannot use this kind of passkey.',
+  ConstraintError: 'This device cannot make a passkey with the screen lock this needs. Set up a screen lock or use a security key.',
+};
+
+function explain(error) {
+  const status = document.getElementById('passkey-status');
+  const name = error?.name;
+  if (name && words[name]) {
+    return status?.dataset[`error${name}`] ?? words[name];
+  }
+  // Our server's answers are already in words (the problem's title); anything else is unexpected.
+  return error instanceof Error && error.fromServer ? error.message : (status?.dataset.errorOther ?? 'The passkey did not work. Try again.');
 }
 
 async function register(name) {
@@ -43,13 +65,13 @@ function supported() {
 document.getElementById('passkey-add')?.addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!supported()) { show('This browser cannot create passkeys.'); return; }
-  try { await register(event.target.elements.namedItem('PasskeyName').value); } catch (e) { show(e.message); }
+  try { await register(event.target.elements.namedItem('PasskeyName').value); } catch (e) { show(explain(e)); }
 });
 
 for (const button of document.querySelectorAll('[data-passkey-signin]')) {
   button.hidden = !supported();
   button.addEventListener('click', async () => {
-    try { await signIn(button.dataset.stepToken || null); } catch (e) { show(e.message); }
+    try { await signIn(button.dataset.stepToken || null); } catch (e) { show(explain(e)); }
   });
 }
 
@@ -65,6 +87,6 @@ async function addDevice(rd) {
 for (const button of document.querySelectorAll('[data-passkey-device]')) {
   button.hidden = !supported();
   button.addEventListener('click', async () => {
-    try { await addDevice(button.dataset.rd || null); } catch (e) { show(e.message); }
+    try { await addDevice(button.dataset.rd || null); } catch (e) { show(explain(e)); }
   });
 }

@@ -60,6 +60,8 @@ public static class CountersignApp
         builder.AddQuadFactor();
         builder.AddLocalAdmin();
         builder.Services.AddRazorPages();
+        // The pages' text: resource files beside a marker type (Pages/AccountText.resx), no ResourcesPath.
+        builder.Services.AddLocalization();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;
     }

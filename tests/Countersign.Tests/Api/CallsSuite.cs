@@ -134,6 +134,10 @@ public abstract class CallsSuite(CallsServer server) : ApiSuiteBase(server)
         Assert.Equal(1, Seed());
         var pairs = await WithScope(sp => sp.GetRequiredService<CallVerification.PairService>().ListAsync());
         Assert.Equal(2, pairs.Count(p => p.Advisor == "demo-advisor"));
+        // The printed passwords are one-time: each account must choose its own at its first sign-in.
+        var flags = await WithScope(sp => sp.GetRequiredService<Storage.CountersignDb>().Users
+            .Where(u => u.UserName!.StartsWith("demo-")).Select(u => u.PasswordChangeRequired).ToListAsync());
+        Assert.Equal([true, true, true], flags);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.ForwardAuth;
 using Countersign.LocalAdmin;
+using Countersign.Localization;
 using Countersign.Oidc;
 using Countersign.Operations;
 using Countersign.Passkeys;
@@ -59,7 +60,9 @@ public static class CountersignApp
         builder.AddConnectionLimits();
         builder.AddQuadFactor();
         builder.AddLocalAdmin();
+        builder.AddPageLocalization();
         builder.Services.AddRazorPages();
+        builder.Services.AddTransient<Pages.UiText>();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;
     }
@@ -81,6 +84,7 @@ public static class CountersignApp
         });
         app.UseNoStore();
         app.UseAuthentication();
+        app.UsePageLocalization();
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapAccounts();

@@ -6,6 +6,7 @@ using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.ForwardAuth;
 using Countersign.LocalAdmin;
+using Countersign.Localization;
 using Countersign.Oidc;
 using Countersign.Operations;
 using Countersign.Passkeys;
@@ -59,9 +60,9 @@ public static class CountersignApp
         builder.AddConnectionLimits();
         builder.AddQuadFactor();
         builder.AddLocalAdmin();
+        builder.AddPageLocalization();
         builder.Services.AddRazorPages();
-        // The pages' text: resource files beside a marker type (Pages/AccountText.resx), no ResourcesPath.
-        builder.Services.AddLocalization();
+        builder.Services.AddTransient<Pages.UiText>();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;
     }
@@ -83,6 +84,7 @@ public static class CountersignApp
         });
         app.UseNoStore();
         app.UseAuthentication();
+        app.UsePageLocalization();
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapAccounts();

@@ -322,7 +322,8 @@ public sealed class AccountModel(
         {
             return Failed(text["Choose one of the languages offered."]);
         }
-        return Done(text["The language is saved."]);
+        // No message: it would be in the old language. The page that follows is read in the new one.
+        return RedirectToPage();
     }
 
     public async Task<IActionResult> OnPostStartTotpAsync(CancellationToken ct)
@@ -430,7 +431,6 @@ public sealed class AccountModel(
             return false;
         }
         Account = user;
-        ViewData["Text"] = UiText.For(user.Language);
         Roles = await users.GetRolesAsync(user);
         Sessions = await sessions.ListActiveAsync(user.Id, ct);
         CurrentSession = User.SessionId();

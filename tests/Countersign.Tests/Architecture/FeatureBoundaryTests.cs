@@ -39,6 +39,8 @@ public sealed partial class FeatureBoundaryTests
         ["QuadFactor"] = ["Accounts", "Sessions", "SignIn", "Totp"],
         // The OpenID Connect provider: the cookie session of /login is its sign-in; its tokens use the API's signing keys.
         ["Oidc"] = ["Accounts", "Sessions", "SignIn"],
+        // The pages' language: the signed-in user's own setting first.
+        ["Localization"] = ["Accounts"],
     };
 
     /// <summary>The composition root, the CLI, the pages and the model may use anything.</summary>

@@ -108,17 +108,25 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         var forms = new List<Form>();
         foreach (var identity in identities.Where(i => i.Browser is not null))
         {
-            foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs", "/devices/add" })
+            foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs", "/devices/add", "/signup", "/login/forgot",
+                "/login/new-password", "/account?confirm=sign-out-others", "/account?confirm=remove-totp", "/account?confirm=new-codes" })
             {
                 // Some pages redirect some identities (to /login, or from /logout); those have no form to offer.
                 var html = await (await identity.Browser!.Client.GetAsync(page)).Content.ReadAsStringAsync();
                 // Signing out would leave the rest of the run without that session; the anonymous browser posts it instead.
-                forms.AddRange(Forms(page, html, identity).Where(f => identity.Bearer is null || !f.Action.StartsWith("/logout", StringComparison.OrdinalIgnoreCase)));
+                // So would ending its other sessions (its bearer token is one): those forms are fuzzed unconfirmed only.
+                forms.AddRange(Forms(page, html, identity).Where(f => identity.Bearer is null
+                    || !(f.Action.StartsWith("/logout", StringComparison.OrdinalIgnoreCase)
+                        || f.Action.Contains("handler=RevokeSession", StringComparison.OrdinalIgnoreCase)
+                        || f.Action.Contains("handler=SignOutOthers", StringComparison.OrdinalIgnoreCase))));
             }
         }
         Assert.Contains(forms, f => f.Page == "/login");
         Assert.Contains(forms, f => f.Page == "/account");
         Assert.Contains(forms, f => f.Page == "/devices/add");
+        Assert.Contains(forms, f => f.Page == "/signup");
+        Assert.Contains(forms, f => f.Page == "/login/forgot");
+        Assert.Contains(forms, f => f.Action.Contains("handler=ChangePassword", StringComparison.OrdinalIgnoreCase));
 
         var failures = new ConcurrentQueue<string>();
         var count = 0L;

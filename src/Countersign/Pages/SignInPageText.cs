@@ -15,7 +15,7 @@ public static class SignInPageText
     public static Refusal For(SignInOutcome outcome) => outcome.Status switch
     {
         SignInStatus.AccountLocked => new(StatusCodes.Status423Locked,
-            $"Too many failed attempts for this username. Wait {Describe(outcome.RetryAfter)}, or wait for the check below to finish and sign in again.",
+            $"This username is locked for {Describe(outcome.RetryAfter)} more, after too many failed attempts. Wait until then, or let the check below finish and sign in again.",
             true, outcome.RetryAfter),
         SignInStatus.CaptchaRequired => new(StatusCodes.Status428PreconditionRequired,
             "Too many failed attempts from here. Wait for the check below to finish, then sign in again.", true, null),

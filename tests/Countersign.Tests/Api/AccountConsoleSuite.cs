@@ -387,6 +387,23 @@ public abstract partial class AccountConsoleSuite(TestServer server) : ApiSuiteB
         Assert.DoesNotContain(name, page, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_locked_page_says_how_long_the_lock_lasts_and_does_not_blame_this_address()
+    {
+        var name = await RegisterAsync();
+        using var browser = new BrowserSession(Server.BaseAddress);
+        HttpResponseMessage last = null!;
+        for (var i = 0; i < 6; i++)
+        {
+            last = await browser.PostFormAsync("/login", await browser.TokenAsync("/login"), ("Username", name), ("Password", "wrong guess " + i));
+        }
+        Assert.Equal((HttpStatusCode)423, last.StatusCode);
+        var page = await last.Content.ReadAsStringAsync();
+        Assert.Matches("locked for [0-9]+ (minutes|seconds) more", page);
+        // The per-address proof of work is off in this suite: the challenge comes with the lock, not with this address.
+        Assert.DoesNotContain("Too many failed attempts from here", page, StringComparison.Ordinal);
+    }
+
     /// <summary>Enrols TOTP over the API with the code of step s−1, leaving s and s+1 for the test.</summary>
     private async Task<(byte[] Secret, List<string> Codes, long Step)> EnrolAsync(string name)
     {

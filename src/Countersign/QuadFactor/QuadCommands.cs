@@ -98,8 +98,16 @@ public sealed class QuadCommands(
         var probe = Probe(r.FaceImage);
         string[] required = [Factors.Password, Factors.Totp, Factors.Face, Factors.DeviceKey];
         TokenPair? tokens = null;
+        var changeFirst = false;
         var outcome = await signIn.CheckAsync(Attempt(r, client, required, probe, proof), (account, _) =>
         {
+            // A password someone else chose opens nothing until the user replaces it (ASVS 6.4.1), here as on every channel.
+            if (account.User.PasswordChangeRequired)
+            {
+                changeFirst = true;
+                return Task.FromResult(new AuditEntry(AuditActions.PasswordChangeRequired, account.User.Id, account.User.UserName, client.Ip,
+                    AuditDetail.Of(new { channel = Channel })));
+            }
             var session = sessions.Start(account.User, SessionKinds.Api, client);
             tokens = sessions.Issue(account.User, [.. account.Roles], session.Id);
             return Task.FromResult(new AuditEntry(AuditActions.LoginSucceeded, account.User.Id, account.User.UserName, client.Ip,
@@ -108,6 +116,11 @@ public sealed class QuadCommands(
         if (!outcome.Succeeded)
         {
             return await RefusedAsync(outcome, probe, ct);
+        }
+        if (changeFirst)
+        {
+            return QuadReply.Error(ErrorCodes.PasswordChangeRequired,
+                "This account's password was chosen by someone else: choose your own on the sign-in page (or with POST /api/auth/login and new_password) first.");
         }
         return QuadReply.Ok("Signed in with four factors.", new JsonObject
         {

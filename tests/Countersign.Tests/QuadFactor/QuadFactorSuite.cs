@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Countersign.Cli;
 using Countersign.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Tests.QuadFactor;
 
@@ -37,6 +38,21 @@ public abstract class QuadFactorSuite(QuadServer server)
         var me = await http.GetAsync("/api/me");
         Assert.Equal(HttpStatusCode.OK, me.StatusCode);
         Assert.Contains(user.Username, await me.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_account_whose_password_someone_else_chose_gets_no_tokens_over_the_protocol()
+    {
+        var user = await server.RegisterAsync(Name("onetime"));
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<Storage.CountersignDb>().Users.Where(u => u.UserName == user.Username)
+                .ExecuteUpdateAsync(s => s.SetProperty(u => u.PasswordChangeRequired, true));
+        }
+        var reply = await server.SendAsync(Signed(server.Login(user), user));
+        Assert.Equal("error", Status(reply));
+        Assert.Equal("password_change_required", Error(reply));
+        Assert.False(reply.TryGetProperty("access_token", out _));
     }
 
     public static TheoryData<string, string> SpoiledFactors => new()

@@ -31,6 +31,17 @@ public static class Accessibility
     public static async Task AssertFitsWidthAsync(this IPage page)
     {
         var (content, viewport) = (await page.EvaluateAsync<int>("document.documentElement.scrollWidth"), await page.EvaluateAsync<int>("window.innerWidth"));
-        Assert.True(content <= viewport, $"{page.Url} is {content} px wide in a {viewport} px viewport");
+        if (content > viewport)
+        {
+            // The innermost elements that stick out, so the failure says what to fix.
+            var culprits = await page.EvaluateAsync<string[]>("""
+                [...document.querySelectorAll('body *')]
+                  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 0.5))
+                  .slice(0, 5)
+                  .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} right=${Math.round(e.getBoundingClientRect().right)}`)
+                """);
+            Assert.Fail($"{page.Url} is {content} px wide in a {viewport} px viewport: {string.Join(", ", culprits)}");
+        }
     }
 }

@@ -59,6 +59,11 @@ public sealed class UiText(IStringLocalizer<PageText> t)
     [JsonPropertyName("session_ended")] public string SessionEnded => t[nameof(SessionEnded)];
     [JsonPropertyName("sign_in_again")] public string SignInAgain => t[nameof(SignInAgain)];
     [JsonPropertyName("failed")] public string Failed => t[nameof(Failed)];
+    [JsonPropertyName("client_heard_it")] public string ClientHeardYourWord => t[nameof(ClientHeardYourWord)];
+    [JsonPropertyName("client_heard_other")] public string ClientHeardOtherWord => t[nameof(ClientHeardOtherWord)];
+    [JsonPropertyName("advisor_heard_it")] public string AdvisorHeardYourWord => t[nameof(AdvisorHeardYourWord)];
+    [JsonPropertyName("advisor_heard_other")] public string AdvisorHeardOtherWord => t[nameof(AdvisorHeardOtherWord)];
+    [JsonPropertyName("mismatch_banner")] public string MismatchBanner => t[nameof(MismatchBanner)];
 
     public string PresenceText(string presence) => presence switch
     {

@@ -8,9 +8,9 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Countersign.Pages;
 
 /// <summary>
-/// Sign-out ends the session family on the server, not just the cookie (ASVS 7.4.1), then redirects: the "Signed out"
-/// page is a fresh request without the cookie, so its header shows the true state (rendered in the POST itself, it
-/// still showed the user as signed in), and a reload does not post again.
+/// Sign-out ends the session family on the server, not just the cookie (ASVS 7.4.1), and the "Signed out" page is
+/// rendered for an anonymous principal, so its header shows the true state (it used to show the user still signed in),
+/// in the user's language (a redirect would lose it: the next request has no user to read it from).
 /// </summary>
 public sealed class LogoutModel(SessionService sessions) : PageModel
 {
@@ -26,6 +26,8 @@ public sealed class LogoutModel(SessionService sessions) : PageModel
             await sessions.RevokeFamilyAsync(sid, "logout", ct);
         }
         await HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-        return RedirectToPage();
+        // The page below renders for no one: its header shows the signed-out state, in the language already chosen.
+        HttpContext.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity());
+        return Page();
     }
 }

@@ -375,14 +375,14 @@ public abstract partial class AccountConsoleSuite(TestServer server) : ApiSuiteB
     }
 
     [Fact]
-    public async Task Signing_out_redirects_so_the_signed_out_page_shows_no_one_signed_in()
+    public async Task The_signed_out_page_shows_no_one_signed_in()
     {
         var name = await RegisterAsync();
         using var mine = await BrowserAsync(name);
         var token = await mine.TokenAsync("/account");
         var posted = await mine.PostFormAsync("/logout", token);
-        Assert.Equal(HttpStatusCode.Redirect, posted.StatusCode);
-        var page = await mine.Client.GetStringAsync(posted.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        var page = await posted.Content.ReadAsStringAsync();
         Assert.Contains("Signed out", page, StringComparison.Ordinal);
         Assert.DoesNotContain(name, page, StringComparison.Ordinal);
     }

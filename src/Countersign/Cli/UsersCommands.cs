@@ -223,7 +223,15 @@ internal static class UsersCommands
     private const string LastAdministrator = "refused (last_administrator): no other enabled account has the admin role; make another administrator first.";
 
     // The parse result of the running command, for options added after WithUser built the action.
-    private static ParseResult? Current;
+    // Per invocation (AsyncLocal, not a plain static): two commands running at once in one process (the test suites) each
+    // see their own.
+    private static readonly AsyncLocal<ParseResult?> CurrentResult = new();
+
+    private static ParseResult? Current
+    {
+        get => CurrentResult.Value;
+        set => CurrentResult.Value = value;
+    }
 
     private static Command WithUser(string verb, string description, Action<WebApplicationBuilder>? configure, Argument<string> name,
         Func<IServiceProvider, User, CancellationToken, Task<int>> work)

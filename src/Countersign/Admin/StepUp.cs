@@ -5,15 +5,14 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
-using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Countersign.Admin;
 
 /// <summary>
 /// Step-up re-authentication (ASVS V6 and 7.5.x: re-authenticate before sensitive changes). The cookie session carries
 /// <c>auth_time</c> (the sign-in) and, after <c>/reauth</c>, <c>reauth_time</c>; a change in the admin console needs the
-/// later of the two within <see cref="Window"/>. Every POST under <c>/admin</c> passes the <see cref="Policies.RecentAuthentication"/>
-/// requirement or is sent to <c>/reauth?returnUrl=</c> first; reading stays possible with an older session.
+/// later of the two within <see cref="Window"/>. Every POST under <c>/admin</c> (pages whose model carries <see cref="RequireRecentAuthenticationAttribute"/>) passes the
+/// <see cref="Policies.RecentAuthentication"/> requirement or is sent to <c>/reauth?returnUrl=</c> first; reading stays possible with an older session.
 /// </summary>
 public static class StepUp
 {
@@ -30,11 +29,6 @@ public static class StepUp
                 .RequireAuthenticatedUser().RequireRole(Accounts.Roles.Admin))
             .AddPolicy(Policies.RecentAuthentication, p => p.AddAuthenticationSchemes(CookieAuthenticationDefaults.AuthenticationScheme)
                 .RequireAuthenticatedUser().AddRequirements(new RecentAuthenticationRequirement(Window)));
-        services.Configure<RazorPagesOptions>(o =>
-        {
-            o.Conventions.AuthorizeFolder("/Admin", Policies.AdminConsole);
-            o.Conventions.AddFolderApplicationModelConvention("/Admin", model => model.Filters.Add(new StepUpFilter()));
-        });
     }
 
     /// <summary>When the user last proved who they are: the later of the sign-in and the last re-authentication.</summary>
@@ -88,8 +82,12 @@ internal sealed class RecentAuthenticationHandler(TimeProvider time) : Authoriza
     }
 }
 
-/// <summary>Every state-changing request to an admin page needs a recent authentication; reads do not.</summary>
-internal sealed class StepUpFilter : IAsyncPageFilter
+/// <summary>
+/// On a page model: every state-changing request to the page needs a recent authentication; reads do not. The admin
+/// console's base page model carries it, so every console page inherits it (with the admin policy beside it).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = true)]
+public sealed class RequireRecentAuthenticationAttribute : Attribute, IAsyncPageFilter
 {
     public Task OnPageHandlerSelectionAsync(PageHandlerSelectedContext context) => Task.CompletedTask;
 
@@ -102,7 +100,9 @@ internal sealed class StepUpFilter : IAsyncPageFilter
             if (!(await authorization.AuthorizeAsync(http.User, Policies.RecentAuthentication)).Succeeded)
             {
                 // Back to the page the form was on (GET), never replaying the POST itself.
-                context.Result = new RedirectResult(StepUp.ReauthUrl(http.Request.Path + http.Request.QueryString));
+                var query = QueryString.Create(http.Request.Query.Where(q => q.Key != "handler")
+                    .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v))));
+                context.Result = new RedirectResult(StepUp.ReauthUrl(http.Request.Path + query.ToUriComponent()));
                 return;
             }
         }

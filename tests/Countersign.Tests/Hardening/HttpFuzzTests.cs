@@ -108,7 +108,8 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         var forms = new List<Form>();
         foreach (var identity in identities.Where(i => i.Browser is not null))
         {
-            foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs", "/devices/add" })
+            foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs", "/devices/add", "/reauth",
+                         "/admin", "/admin/users", "/admin/defences", "/admin/pairs", "/admin/audit" })
             {
                 // Some pages redirect some identities (to /login, or from /logout); those have no form to offer.
                 var html = await (await identity.Browser!.Client.GetAsync(page)).Content.ReadAsStringAsync();
@@ -119,6 +120,10 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         Assert.Contains(forms, f => f.Page == "/login");
         Assert.Contains(forms, f => f.Page == "/account");
         Assert.Contains(forms, f => f.Page == "/devices/add");
+        // The console's forms, as the administrator (signed in moments ago, so step-up lets them through to the handlers).
+        Assert.Contains(forms, f => f.Page == "/admin/users" && f.Owner.Name == "fuzzadmin");
+        Assert.Contains(forms, f => f.Page == "/admin/pairs" && f.Owner.Name == "fuzzadmin");
+        Assert.Contains(forms, f => f.Page == "/reauth");
 
         var failures = new ConcurrentQueue<string>();
         var count = 0L;

@@ -104,6 +104,49 @@ public sealed class CallVerificationScenario(CallsBrowserFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task A_wrong_word_turns_the_clients_card_red_and_shows_on_the_advisors_phone_at_once_and_the_end_of_the_session_stops_everything()
+    {
+        var (advisorName, clientName) = await PairAsync();
+        await using var advisorContext = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString(), ViewportSize = Accessibility.Phone });
+        await using var clientContext = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString(), ViewportSize = Accessibility.Phone });
+        var advisor = await OpenCallsAsync(advisorContext, advisorName);
+        var client = await OpenCallsAsync(clientContext, clientName);
+        await WaitLiveAsync(advisor);
+        await WaitLiveAsync(client);
+        foreach (var page in new[] { advisor, client })
+        {
+            await page.AssertFitsWidthAsync();
+            await page.AssertAccessibleAsync();
+        }
+        var card = client.Locator($".pair[data-counterpart=\"{advisorName}\"]");
+        var row = advisor.Locator($".pair[data-counterpart=\"{clientName}\"]");
+        await row.GetByRole(AriaRole.Button, new() { Name = "I'm calling" }).ClickAsync();
+        await Assertions.Expect(card.Locator(".banner.calling")).ToBeVisibleAsync(new() { Timeout = 10_000 });
+
+        // The client taps "They said something else": their banner turns red (no green banner above a red
+        // message), and the advisor's console says so without a reload.
+        await card.GetByRole(AriaRole.Button, new() { Name = "They said something else" }).ClickAsync();
+        await Assertions.Expect(card.Locator(".banner.alarm")).ToHaveTextAsync("This may not be your advisor. Hang up and call your bank on a number you know.");
+        await Assertions.Expect(card.Locator(".banner.calling")).ToHaveCountAsync(0);
+        await Assertions.Expect(row.Locator(".result.bad")).ToHaveTextAsync("The client says they heard a different word. Stop the call: it has been reported.", new() { Timeout = 5_000 });
+        Assert.Equal("alert", await row.Locator(".result").GetAttributeAsync("role"));
+        await advisor.ScreenshotAsync(new() { Path = BrowserFixture.ArtifactPath("calls-advisor-phone-client-mismatch.png"), FullPage = true });
+        await client.ScreenshotAsync(new() { Path = BrowserFixture.ArtifactPath("calls-client-phone-mismatch.png"), FullPage = true });
+        foreach (var page in new[] { advisor, client })
+        {
+            await page.AssertFitsWidthAsync();
+            await page.AssertAccessibleAsync();
+        }
+
+        // The live session ends (the server's inactivity timeout): words, countdown and banner all stop.
+        fixture.Server.Clock!.Advance(TimeSpan.FromMinutes(4));
+        await Assertions.Expect(client.Locator("#session-ended")).ToBeVisibleAsync(new() { Timeout = 15_000 });
+        await Assertions.Expect(card.Locator(".my-word")).ToHaveTextAsync("······");
+        await Assertions.Expect(card.Locator(".countdown")).ToBeHiddenAsync();
+        await Assertions.Expect(card.Locator(".banner")).ToBeHiddenAsync();
+    }
+
+    [Fact]
     public async Task A_french_client_sees_the_page_and_the_words_in_french()
     {
         var (advisorName, clientName) = await PairAsync("fr");

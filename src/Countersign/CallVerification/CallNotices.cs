@@ -4,7 +4,7 @@ namespace Countersign.CallVerification;
 
 /// <summary>
 /// Tells users, on whichever node holds their connection (<c>Clients.User</c> rides the Redis backplane),
-/// what changed for them: an advisor marked a call, a client's language changed both words, a counterpart
+/// what changed for them: an advisor marked a call, the counterpart checked their word, a client's language changed both words, a counterpart
 /// became active. <see cref="PairService"/> decides and records; this only sends.
 /// </summary>
 public sealed class CallNotices(PairService pairs, IHubContext<CallsHub> hub, TimeProvider time)
@@ -15,6 +15,39 @@ public sealed class CallNotices(PairService pairs, IHubContext<CallsHub> hub, Ti
 
     public async Task<bool> EndCallAsync(Guid advisorId, string? username, Guid pairId, CancellationToken ct = default) =>
         await NotifyAsync(await pairs.EndCallAsync(advisorId, username, pairId, ct), pairId, calling: false, ct);
+
+    /// <summary>
+    /// Checks the word the user heard and tells the counterpart how it went, so an advisor whose client heard a
+    /// wrong word sees it on the console at once, whatever node either of them is on. Null when the pair is not the user's.
+    /// </summary>
+    public async Task<bool?> VerifyAsync(Guid userId, string? username, Guid pairId, string spoken, string? clientIp, CancellationToken ct = default)
+    {
+        var match = await pairs.VerifyAsync(userId, username, pairId, spoken, clientIp, ct);
+        if (match is { } checkedWord)
+        {
+            await TellCounterpartAsync(userId, pairId, checkedWord, ct);
+        }
+        return match;
+    }
+
+    /// <summary>The tapped check, told to the counterpart as <see cref="VerifyAsync"/> is. False when the pair is not the user's.</summary>
+    public async Task<bool> ConfirmAsync(Guid userId, string? username, Guid pairId, bool matched, string? clientIp, CancellationToken ct = default)
+    {
+        if (!await pairs.ConfirmAsync(userId, username, pairId, matched, clientIp, ct))
+        {
+            return false;
+        }
+        await TellCounterpartAsync(userId, pairId, matched, ct);
+        return true;
+    }
+
+    private async Task TellCounterpartAsync(Guid userId, Guid pairId, bool matched, CancellationToken ct)
+    {
+        foreach (var (_, counterpart) in (await pairs.PairsOfAsync(userId, ct)).Where(p => p.Pair == pairId))
+        {
+            await hub.Clients.User(counterpart.ToString()).SendAsync("check", new CheckNotice(pairId, matched), ct);
+        }
+    }
 
     /// <summary>
     /// Sends the user and their counterparts their current words again: after the client's language

@@ -52,13 +52,13 @@ public static class CallsApi
     }
 
     private static async Task<Results<Ok<VerifyResult>, ProblemHttpResult>> Verify(Guid id, [FromBody] VerifyRequest body, ClaimsPrincipal user,
-        PairService pairs, HttpContext http, CancellationToken ct)
+        CallNotices notices, HttpContext http, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(body.Word))
         {
             return Problems.InvalidRequest("word is required.", Problems.Missing(("word", body.Word)));
         }
-        return await pairs.VerifyAsync(user.UserId(), user.Identity?.Name, id, body.Word, ClientInfo.IpOf(http), ct) is { } match
+        return await notices.VerifyAsync(user.UserId(), user.Identity?.Name, id, body.Word, ClientInfo.IpOf(http), ct) is { } match
             ? TypedResults.Ok(new VerifyResult(match))
             : NotFound();
     }

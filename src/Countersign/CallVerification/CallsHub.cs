@@ -52,7 +52,7 @@ public sealed class CallsHub(PairService pairs, CallNotices notices, LocalConnec
             throw new HubException("invalid_request: word is required and at most 64 characters.");
         }
         var userId = await ActiveUserAsync();
-        return await pairs.VerifyAsync(userId, Context.User!.Identity?.Name, pairId, word, ClientIp(), Context.ConnectionAborted) is { } match
+        return await notices.VerifyAsync(userId, Context.User!.Identity?.Name, pairId, word, ClientIp(), Context.ConnectionAborted) is { } match
             ? new VerifyResult(match)
             : null;
     }
@@ -61,7 +61,7 @@ public sealed class CallsHub(PairService pairs, CallNotices notices, LocalConnec
     public async Task<bool> Confirm(Guid pairId, bool matched)
     {
         var userId = await ActiveUserAsync();
-        return await pairs.ConfirmAsync(userId, Context.User!.Identity?.Name, pairId, matched, ClientIp(), Context.ConnectionAborted);
+        return await notices.ConfirmAsync(userId, Context.User!.Identity?.Name, pairId, matched, ClientIp(), Context.ConnectionAborted);
     }
 
     /// <summary>An advisor marks "I am calling this client now"; false when the pair is not theirs as advisor.</summary>

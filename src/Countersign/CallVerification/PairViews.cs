@@ -9,6 +9,9 @@ public sealed record PairView(Guid PairId, string Counterpart, string MyRole, st
 
 public sealed record CallNotice(Guid PairId, bool Calling);
 
+/// <summary>The counterpart checked this user's word: whether what they heard matched.</summary>
+public sealed record CheckNotice(Guid PairId, bool Matched);
+
 public sealed record PresenceNotice(Guid PairId, string Presence);
 
 public static class Presence

@@ -7,6 +7,7 @@ using Countersign.Defences;
 using Countersign.Ephemeral;
 using Countersign.ForwardAuth;
 using Countersign.LocalAdmin;
+using Countersign.Localization;
 using Countersign.Oidc;
 using Countersign.Operations;
 using Countersign.Passkeys;
@@ -61,7 +62,9 @@ public static class CountersignApp
         builder.AddConnectionLimits();
         builder.AddQuadFactor();
         builder.AddLocalAdmin();
+        builder.AddPageLocalization();
         builder.Services.AddRazorPages();
+        builder.Services.AddTransient<Pages.UiText>();
         builder.Services.AddHostedService<StartupTasks>();
         return builder;
     }
@@ -83,6 +86,7 @@ public static class CountersignApp
         });
         app.UseNoStore();
         app.UseAuthentication();
+        app.UsePageLocalization();
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapAccounts();

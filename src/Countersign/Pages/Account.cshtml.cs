@@ -149,9 +149,10 @@ public sealed class AccountModel(
         {
             Message = "Choose one of the languages offered.";
             Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Page();
         }
-        ViewData["Text"] = UiText.For(Account.Language);
-        return Page();
+        // Post/redirect/get: the page that follows is read in the new language.
+        return RedirectToPage();
     }
 
     public async Task<IActionResult> OnPostStartTotpAsync(CancellationToken ct)
@@ -226,7 +227,6 @@ public sealed class AccountModel(
             return false;
         }
         Account = user;
-        ViewData["Text"] = UiText.For(user.Language);
         Roles = await users.GetRolesAsync(user);
         Sessions = await sessions.ListActiveAsync(user.Id, ct);
         CurrentSession = User.SessionId();

@@ -16,9 +16,9 @@ namespace Countersign.Pages;
 /// </summary>
 [Authorize(Policy = Policies.BrowserSession)]
 public sealed class CallsModel(PairService pairs, UserManager<Accounts.User> users, IOptionsMonitor<CallVerificationOptions> options,
-    TimeProvider time) : PageModel
+    TimeProvider time, UiText text) : PageModel
 {
-    public UiText Text { get; private set; } = UiText.English;
+    public UiText Text { get; } = text;
     public List<PairView> Advisors { get; private set; } = [];
     public List<PairView> Clients { get; private set; } = [];
     public DateTimeOffset Now { get; private set; }
@@ -37,7 +37,6 @@ public sealed class CallsModel(PairService pairs, UserManager<Accounts.User> use
         {
             return Challenge();
         }
-        Text = UiText.For(user.Language);
         var o = options.CurrentValue;
         Now = time.GetUtcNow();
         PeriodSeconds = (int)o.Period.TotalSeconds;

@@ -46,6 +46,20 @@ connection.on('call', notice => {
   }
 });
 
+// The counterpart checked this user's word. A wrong word heard on the other end is the alarm that matters most:
+// the advisor's console (or the client's card) shows it at once, in red.
+connection.on('check', notice => {
+  for (const element of pairElements(notice.pair_id)) {
+    const advisorView = element.classList.contains('advisor-view');
+    if (notice.matched) {
+      showResult(element, 'ok', advisorView ? text.client_heard_it : text.advisor_heard_it);
+    } else {
+      showResult(element, 'bad', advisorView ? text.client_heard_other : text.advisor_heard_other);
+      showAlarm(element);
+    }
+  }
+});
+
 connection.on('presence', notice => {
   for (const element of pairElements(notice.pair_id)) {
     showPresence(element, notice.presence);
@@ -67,9 +81,22 @@ function showPresence(element, presence) {
 
 function showCalling(element, calling) {
   const banner = element.querySelector('.banner');
+  if (banner.classList.contains('alarm')) return;
   banner.classList.toggle('calling', calling);
   banner.classList.toggle('quiet', !calling);
   banner.textContent = calling ? format(text.calling, element.dataset.counterpart) : text.not_calling;
+}
+
+// A wrong word: the card's banner (client) or the console's row (advisor) turns red and stays so until the page
+// reloads, so a green "calling" banner never sits above a red warning.
+function showAlarm(element) {
+  element.classList.add('alarm');
+  const banner = element.querySelector('.banner');
+  if (banner) {
+    banner.classList.remove('calling', 'quiet');
+    banner.classList.add('alarm');
+    banner.textContent = text.mismatch_banner;
+  }
 }
 
 function showCallToggle(element, calling) {
@@ -81,10 +108,13 @@ function showResult(element, kind, message) {
   const result = element.querySelector('.result');
   result.hidden = false;
   result.className = `result ${kind}`;
+  // A warning interrupts the screen reader; a match is only announced politely.
+  result.setAttribute('role', kind === 'bad' ? 'alert' : 'status');
   result.textContent = message;
 }
 
 let ended = false;
+let ticking = 0;
 function endSession() {
   if (ended) return;
   ended = true;
@@ -94,6 +124,11 @@ function endSession() {
   }
   for (const control of root.querySelectorAll('button, input')) {
     control.disabled = true;
+  }
+  // Nothing live stays on screen: no countdown to words that will not come, no "calling" banner.
+  clearInterval(ticking);
+  for (const stale of root.querySelectorAll('.countdown, .banner')) {
+    stale.hidden = true;
   }
   document.getElementById('session-ended').hidden = false;
   status.textContent = '';
@@ -141,6 +176,7 @@ async function check(element, invoke, isMatch) {
       showResult(element, 'ok', element.classList.contains('client-view') ? text.match_advisor : text.match_client);
     } else {
       showResult(element, 'bad', text.mismatch);
+      showAlarm(element);
     }
   } catch {
     showResult(element, 'bad', text.failed);
@@ -172,7 +208,7 @@ function tick() {
     countdown.querySelector('.ring').style.strokeDashoffset = String(100 - (100 * left) / periodMs);
   }
 }
-setInterval(tick, 250);
+ticking = setInterval(tick, 250);
 tick();
 
 try {

@@ -109,6 +109,7 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
         public HubConnection Connection { get; }
         public ConcurrentQueue<JsonElement> Words { get; } = new();
         public ConcurrentQueue<JsonElement> Calls { get; } = new();
+        public ConcurrentQueue<JsonElement> Checks { get; } = new();
 
         public string Token { get; }
 
@@ -121,6 +122,7 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
             // "words" carries the pairs and the server's time (pages count down by the server's clock).
             Connection.On<JsonElement, DateTimeOffset>("words", (w, _) => Words.Enqueue(w));
             Connection.On<JsonElement>("call", c => Calls.Enqueue(c));
+            Connection.On<JsonElement>("check", c => Checks.Enqueue(c));
         }
 
         public static async Task<JsonElement> NextAsync(ConcurrentQueue<JsonElement> queue, TimeSpan timeout)
@@ -233,6 +235,35 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
             sp.GetRequiredService<Storage.CountersignDb>().AuditEvents,
             e => e.Action == Audit.AuditActions.PossibleImpersonation && e.Detail!.Contains(pair.PairId) && e.Detail.Contains("tap")));
         Assert.Equal(1, tapped);
+    }
+
+    [Fact]
+    public async Task The_advisor_on_node_a_sees_at_once_that_the_client_on_node_b_heard_a_different_word()
+    {
+        var pair = await PairAsync();
+        await using var advisor = new Listener(nodes.A.BaseAddress, pair.AdvisorToken);
+        await using var client = new Listener(nodes.B.BaseAddress, pair.ClientToken);
+        await advisor.Connection.StartAsync();
+        await client.Connection.StartAsync();
+        await Listener.NextAsync(advisor.Words, TimeSpan.FromSeconds(5));
+        await Listener.NextAsync(client.Words, TimeSpan.FromSeconds(5));
+        var pairId = Guid.Parse(pair.PairId);
+
+        // "They said something else", tapped by the client: the advisor's console hears it within a second.
+        Assert.True(await client.Connection.InvokeAsync<bool>("Confirm", pairId, false));
+        var notice = await Listener.NextAsync(advisor.Checks, TimeSpan.FromSeconds(5));
+        Assert.Equal(pair.PairId, notice.GetProperty("pair_id").GetString());
+        Assert.False(notice.GetProperty("matched").GetBoolean());
+        // A typed wrong word, and a tapped match, arrive the same way; the checker hears nothing of its own checks.
+        Assert.False((await client.Connection.InvokeAsync<JsonElement>("Verify", pairId, "notaword")).GetProperty("match").GetBoolean());
+        Assert.False((await Listener.NextAsync(advisor.Checks, TimeSpan.FromSeconds(5))).GetProperty("matched").GetBoolean());
+        Assert.True(await client.Connection.InvokeAsync<bool>("Confirm", pairId, true));
+        Assert.True((await Listener.NextAsync(advisor.Checks, TimeSpan.FromSeconds(5))).GetProperty("matched").GetBoolean());
+        Assert.True(client.Checks.IsEmpty);
+        // The alert is audited, as before.
+        Assert.Equal(2, await WithScope(sp => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(
+            sp.GetRequiredService<Storage.CountersignDb>().AuditEvents,
+            e => e.Action == Audit.AuditActions.PossibleImpersonation && e.Detail!.Contains(pair.PairId) && e.Username == pair.Client)));
     }
 
     [Fact]

@@ -39,6 +39,8 @@ public sealed partial class FeatureBoundaryTests
         ["QuadFactor"] = ["Accounts", "Sessions", "SignIn", "Totp"],
         // The OpenID Connect provider: the cookie session of /login is its sign-in; its tokens use the API's signing keys.
         ["Oidc"] = ["Accounts", "Sessions", "SignIn"],
+        // The pages' language: the signed-in user's own setting first.
+        ["Localization"] = ["Accounts"],
         // Administration over the API and the console: the same services the CLI calls, and the step-up policy.
         ["Admin"] = ["Accounts", "Sessions", "Totp", "Defences"],
     };

@@ -1,0 +1,68 @@
+using System.Globalization;
+using Countersign.Accounts;
+using Countersign.Storage;
+using Microsoft.AspNetCore.Localization;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.EntityFrameworkCore;
+
+namespace Countersign.Localization;
+
+/// <summary>
+/// The pages speak English or French. The culture comes from the signed-in user's own setting
+/// (<see cref="User.Language"/>), then from the browser's <c>Accept-Language</c>, then English. Each page's words
+/// live in resource files beside a marker class (Pages/PageText.resx and .fr.resx, Pages/Admin/AdminText.resx, …)
+/// and are read through <c>IStringLocalizer&lt;T&gt;</c>. The API's problem details stay English: their stable
+/// <c>error</c> codes are what clients read (docs/errors.md).
+/// </summary>
+public static class LocalizationSetup
+{
+    /// <summary>The languages a user may choose (<see cref="Languages.Supported"/>), each named in itself.</summary>
+    public static IReadOnlyList<(string Code, string Name)> Choices { get; } = [("en", "English"), ("fr", "Français")];
+
+    private static bool IsSupported(string? language) => language is not null && Languages.Supported.Contains(language);
+
+    public static WebApplicationBuilder AddPageLocalization(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddLocalization();
+        builder.Services.Configure<RequestLocalizationOptions>(o =>
+        {
+            string[] codes = [.. Languages.Supported];
+            // Only the words follow the language; numbers and dates keep one format (English), so a number the page
+            // hands to its script (a data- attribute, JSON) never becomes "0,5".
+            o.SetDefaultCulture(codes[0]).AddSupportedCultures(codes[0]).AddSupportedUICultures(codes);
+            // "fr-CA" in Accept-Language finds "fr".
+            o.FallBackToParentCultures = true;
+            o.FallBackToParentUICultures = true;
+            o.RequestCultureProviders = [new UserSettingProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
+        });
+        return builder;
+    }
+
+    /// <summary>After authentication, so that the user's own setting is known.</summary>
+    public static IApplicationBuilder UsePageLocalization(this IApplicationBuilder app) => app.UseRequestLocalization();
+
+    /// <summary>
+    /// The signed-in user's language, read for pages only: an API call or a proxy check pays no query for words it
+    /// never shows. Read on each page view rather than kept in the cookie, so a change on one device shows on the
+    /// others at their next page.
+    /// </summary>
+    private sealed class UserSettingProvider : RequestCultureProvider
+    {
+        public override async Task<ProviderCultureResult?> DetermineProviderCultureResult(HttpContext context)
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<PageActionDescriptor>() is null
+                || context.User.Identity?.IsAuthenticated != true
+                || !Guid.TryParse(context.User.FindFirst("sub")?.Value, out var userId))
+            {
+                return null;
+            }
+            var db = context.RequestServices.GetRequiredService<CountersignDb>();
+            var language = await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => u.Language)
+                .FirstOrDefaultAsync(context.RequestAborted);
+            return IsSupported(language) ? new ProviderCultureResult(language) : null;
+        }
+    }
+
+    /// <summary>The request's language code (<c>en</c> or <c>fr</c>), for the <c>lang</c> attribute and the hub's words.</summary>
+    public static string CurrentLanguage => CultureInfo.CurrentUICulture.TwoLetterISOLanguageName;
+}

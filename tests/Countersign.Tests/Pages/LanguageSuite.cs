@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Countersign.Tests.Api;
+using Countersign.Tests.Infrastructure;
+
+namespace Countersign.Tests.Pages;
+
+/// <summary>
+/// The pages' language: the signed-in user's setting first, then the browser's <c>Accept-Language</c>, then
+/// English; the <c>lang</c> attribute follows (issue 16). On SQLite with memory and PostgreSQL with Redis.
+/// </summary>
+public abstract class LanguageSuite(TestServer server) : ApiSuiteBase(server)
+{
+    private static readonly Dictionary<string, string> English = Unit.PageResourceTests.Entries(typeof(Countersign.Pages.PageText).FullName!, CultureInfo.InvariantCulture);
+    private static readonly Dictionary<string, string> French = Unit.PageResourceTests.Entries(typeof(Countersign.Pages.PageText).FullName!, CultureInfo.GetCultureInfo("fr"));
+
+    private async Task<BrowserSession> SignedInAsync(string language, string? acceptLanguage = null)
+    {
+        var name = await RegisterAsync();
+        var token = await TokenAsync(name);
+        Assert.Equal(HttpStatusCode.NoContent, (await Client.SendAsync(WithToken(HttpMethod.Put, "/api/me/language", token, new { language }))).StatusCode);
+        var browser = new BrowserSession(Server.BaseAddress);
+        if (acceptLanguage is not null)
+        {
+            browser.Client.DefaultRequestHeaders.AcceptLanguage.ParseAdd(acceptLanguage);
+        }
+        await browser.SignInAsync(name, Password);
+        return browser;
+    }
+
+    /// <summary>
+    /// The page says nothing in English: its text and its labelling attributes hold no English word of the
+    /// resources, and the words handed to the page's script are the French ones.
+    /// </summary>
+    private static void AssertFrench(string html)
+    {
+        Assert.Contains("<html lang=\"fr\">", html, StringComparison.Ordinal);
+        var shown = WebUtility.HtmlDecode(string.Join("\n", Regex.Matches(Regex.Replace(html, "<script[^>]*>.*?</script>", "", RegexOptions.Singleline),
+            ">([^<]+)<|(?:placeholder|aria-label|title|alt|value)=\"([^\"]*)\"").Select(m => m.Groups[1].Value + m.Groups[2].Value)));
+        foreach (var (key, english) in English.Where(e => e.Value != French[e.Key]))
+        {
+            Assert.False(Regex.IsMatch(shown, $@"(?<!\w){Regex.Escape(english)}(?!\w)"), $"English \"{english}\" ({key}) on a French page");
+        }
+        if (Regex.Match(html, "<script id=\"calls-text\" type=\"application/json\">(.*?)</script>", RegexOptions.Singleline) is { Success: true } script)
+        {
+            foreach (var word in System.Text.Json.JsonDocument.Parse(script.Groups[1].Value).RootElement.EnumerateObject())
+            {
+                Assert.DoesNotContain(word.Value.GetString(), English.Where(e => e.Value != French[e.Key]).Select(e => e.Value));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_user_who_chose_french_sees_the_calls_page_and_its_live_words_in_french()
+    {
+        using var browser = await SignedInAsync("fr", acceptLanguage: "en-GB");
+        var html = await browser.Client.GetStringAsync("/calls");
+        AssertFrench(html);
+        Assert.Contains(French["CallsTitle"], WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+        // The words calls.js shows later are handed over in French too.
+        var script = Regex.Match(html, "<script id=\"calls-text\" type=\"application/json\">(.*?)</script>", RegexOptions.Singleline);
+        Assert.Equal(French["Reconnecting"], System.Text.Json.JsonDocument.Parse(script.Groups[1].Value).RootElement.GetProperty("reconnecting").GetString());
+    }
+
+    [Fact]
+    public async Task The_users_setting_wins_over_the_browsers_language()
+    {
+        using var browser = await SignedInAsync("en", acceptLanguage: "fr-FR,fr;q=0.9");
+        var html = await browser.Client.GetStringAsync("/calls");
+        Assert.Contains("<html lang=\"en\">", html, StringComparison.Ordinal);
+        Assert.Contains(English["CallsTitle"], WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("fr-CA,fr;q=0.9,en;q=0.5", "fr")]
+    [InlineData("fr", "fr")]
+    [InlineData("de-DE,de;q=0.9", "en")]
+    [InlineData("x-klingon-;;=", "en")]
+    [InlineData(null, "en")]
+    public async Task Without_a_signed_in_user_the_browsers_language_decides(string? acceptLanguage, string expected)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/login");
+        if (acceptLanguage is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Accept-Language", acceptLanguage);
+        }
+        var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"<html lang=\"{expected}\">", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Changing_the_language_on_the_account_page_answers_in_the_new_language()
+    {
+        using var browser = await SignedInAsync("en");
+        var token = await browser.TokenAsync("/account");
+        var response = await browser.PostFormAsync("/account?handler=Language", token, ("Language", "fr"));
+        var html = await response.Content.ReadAsStringAsync();
+        if (response.StatusCode == HttpStatusCode.Redirect)
+        {
+            html = await browser.Client.GetStringAsync(response.Headers.Location!.OriginalString);
+        }
+        Assert.Contains("<html lang=\"fr\">", html, StringComparison.Ordinal);
+        Assert.Contains(French["LanguageLabel"], WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+        AssertFrench(await browser.Client.GetStringAsync("/calls"));
+    }
+}
+
+public sealed class SqliteLanguageTests(SqliteServer server) : LanguageSuite(server), IClassFixture<SqliteServer>;
+
+public sealed class PostgresLanguageTests(PostgresServer server) : LanguageSuite(server), IClassFixture<PostgresServer>;

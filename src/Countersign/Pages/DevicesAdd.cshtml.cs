@@ -13,10 +13,9 @@ namespace Countersign.Pages;
 /// passkey. Every failed attempt shows the same message with the same status. A browser that already holds a live
 /// device goes straight on to <c>rd</c>, when that is a configured service over https, or to the account page.
 /// </summary>
-public sealed class DevicesAddModel(DeviceService devices, Verifier verifier, Redirects redirects, IOptionsSnapshot<ForwardAuthOptions> options) : PageModel
+public sealed class DevicesAddModel(DeviceService devices, Verifier verifier, Redirects redirects, IOptionsSnapshot<ForwardAuthOptions> options,
+    UiText text) : PageModel
 {
-    public const string Failure = "That did not work. Check the username and the code, and try again with the next code.";
-
     [BindProperty]
     public string? Username { get; set; }
 
@@ -44,7 +43,7 @@ public sealed class DevicesAddModel(DeviceService devices, Verifier verifier, Re
     {
         if (string.IsNullOrWhiteSpace(Username) || string.IsNullOrWhiteSpace(Code))
         {
-            return Fail(StatusCodes.Status401Unauthorized, Failure);
+            return Fail(StatusCodes.Status401Unauthorized, text.DeviceFailure);
         }
         var added = await devices.AddWithCodeAsync(Username, Code.Trim(), DeviceName, Request.Form["altcha"].ToString() is { Length: > 0 } c ? c : null,
             ClientInfo.From(HttpContext), ct);
@@ -55,7 +54,7 @@ public sealed class DevicesAddModel(DeviceService devices, Verifier verifier, Re
             {
                 Response.Headers.RetryAfter = SignInProblems.Seconds(wait).ToString(CultureInfo.InvariantCulture);
             }
-            return Fail(status, status == StatusCodes.Status401Unauthorized ? Failure : SignInPageText.For(added.Outcome).Message);
+            return Fail(status, status == StatusCodes.Status401Unauthorized ? text.DeviceFailure : SignInPageText.For(added.Outcome).Message);
         }
         DeviceCookies.Issue(Response, added.Cookie, options.Value);
         return Redirect(await redirects.AfterSignInAsync(Rd));

@@ -65,6 +65,30 @@ public sealed class UiText(IStringLocalizer<PageText> t)
     [JsonPropertyName("advisor_heard_other")] public string AdvisorHeardOtherWord => t[nameof(AdvisorHeardOtherWord)];
     [JsonPropertyName("mismatch_banner")] public string MismatchBanner => t[nameof(MismatchBanner)];
 
+    // Devices, consent, sign-out
+    public string DevicesTitle => t[nameof(DevicesTitle)];
+    public string DevicesIntro => t[nameof(DevicesIntro)];
+    public string Username => t[nameof(Username)];
+    public string Code => t[nameof(Code)];
+    public string DeviceName => t[nameof(DeviceName)];
+    public string Register => t[nameof(Register)];
+    public string UsePasskeyInstead => t[nameof(UsePasskeyInstead)];
+    public string DeviceFailure => t[nameof(DeviceFailure)];
+    public string SignedOutTitle => t[nameof(SignedOutTitle)];
+    public string SignedOutText => t[nameof(SignedOutText)];
+    public string ConsentTitle => t[nameof(ConsentTitle)];
+    public string ConsentHeading => t[nameof(ConsentHeading)];
+    public string ConsentAsks => t[nameof(ConsentAsks)];
+    public string ConsentWithdraw => t[nameof(ConsentWithdraw)];
+    public string Allow => t[nameof(Allow)];
+    public string Deny => t[nameof(Deny)];
+    public string SignOutQuestion => t[nameof(SignOutQuestion)];
+    public string OidcLogoutText => t[nameof(OidcLogoutText)];
+    public string StaySignedIn => t[nameof(StaySignedIn)];
+
+    /// <summary>What an OpenID Connect scope lets the application do, in the user's words.</summary>
+    public string ScopeDescription(string scope) => t["Scope." + scope];
+
     public string PresenceText(string presence) => presence switch
     {
         CallVerification.Presence.Active => Active,

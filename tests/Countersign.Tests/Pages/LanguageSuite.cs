@@ -105,6 +105,30 @@ public abstract class LanguageSuite(TestServer server) : ApiSuiteBase(server)
         Assert.Contains(French["LanguageLabel"], WebUtility.HtmlDecode(html), StringComparison.Ordinal);
         AssertFrench(await browser.Client.GetStringAsync("/calls"));
     }
+
+    [Theory]
+    [InlineData("/devices/add")]
+    [InlineData("/connect/logout/confirm?state=x")]
+    public async Task A_french_browser_sees_the_anonymous_pages_in_french(string path)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("Accept-Language", "fr-FR,fr;q=0.9,en;q=0.5");
+        var response = await Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        AssertFrench(await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_french_user_signs_out_in_french()
+    {
+        using var browser = await SignedInAsync("fr");
+        var token = await browser.TokenAsync("/calls");
+        var response = await browser.PostFormAsync("/logout", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync();
+        AssertFrench(html);
+        Assert.Contains(French["SignedOutTitle"], WebUtility.HtmlDecode(html), StringComparison.Ordinal);
+    }
 }
 
 public sealed class SqliteLanguageTests(SqliteServer server) : LanguageSuite(server), IClassFixture<SqliteServer>;

@@ -9,7 +9,7 @@ namespace Countersign.Tests.Unit;
 public sealed class PageResourceTests
 {
     /// <summary>Words that are the same in both languages.</summary>
-    private static readonly HashSet<string> SameInFrench = ["Client"];
+    private static readonly HashSet<string> SameInFrench = ["Client", "Code"];
 
     private static IEnumerable<string> BaseNames() =>
         typeof(Countersign.Pages.PageText).Assembly.GetManifestResourceNames()

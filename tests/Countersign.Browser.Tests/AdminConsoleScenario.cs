@@ -59,7 +59,7 @@ public sealed class AdminConsoleScenario(BrowserFixture fixture) : IClassFixture
         }
         await EnrolTotpAsync(name);
         await page.ReloadAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "End", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "End the session started" }).ClickAsync();
         await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Session ended." }).WaitForAsync();
         Assert.Contains("No live session.", await page.Locator("#sessions").Locator("..").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("Authenticator app: on", await page.Locator("#factors").Locator("..").InnerTextAsync(), StringComparison.Ordinal);

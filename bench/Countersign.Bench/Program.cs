@@ -7,6 +7,7 @@
 //   audit      audited writes/s on durable PostgreSQL, one chain vs many, one and two servers (AuditBench; bench/audit/run)
 //   forwardauth /verify/{service} and /forward-auth against bare Kestrel and nginx auth_request (ForwardAuthBench; bench/forwardauth/run)
 //   oidc       the OpenID Connect token endpoint: refresh and client credentials vs the API's refresh (OidcBench; bench/oidc/run)
+//   admin      the admin user list with 10,000 accounts vs GET /api/me (AdminBench; bench/admin/run)
 //   quadfactor logins over the quad-factor protocol, TLS handshakes, the cost split (QuadFactorBench; bench/quadfactor/run)
 // Every bench takes --smoke: a run of a second or two that scripts/test makes, so none breaks unseen.
 // A bench whose figures would be meaningless (failed requests, a server that did not start) prints why
@@ -24,6 +25,7 @@ try
         "forwardauth" => await ForwardAuthBench.RunAsync(args[1..]),
         "quadfactor" => await QuadFactorBench.RunAsync(args[1..]),
         "oidc" => await OidcBench.RunAsync(args[1..]),
+        "admin" => await AdminBench.RunAsync(args[1..]),
         _ => await LoginBench.RunAsync(args),
     };
 }

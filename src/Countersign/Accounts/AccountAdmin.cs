@@ -116,9 +116,12 @@ public sealed class AccountAdmin(
 
     public Task<User?> FindAsync(string username) => users.FindByNameAsync(username);
 
-    /// <summary>Disabling ends every session and refresh token of the user at once (ASVS 7.4.2).</summary>
-    public Task SetDisabledAsync(User user, bool disabled, string? actor, CancellationToken ct = default) =>
-        ChangeAsync(user, disabled ? AuditActions.UserDisabled : AuditActions.UserEnabled, actor, async () =>
+    /// <summary>
+    /// Disabling ends every session and refresh token of the user at once (ASVS 7.4.2). False, and nothing changed, when
+    /// it would disable the last enabled administrator (<see cref="LeavesAnAdministratorAsync"/>).
+    /// </summary>
+    public Task<bool> SetDisabledAsync(User user, bool disabled, string? actor, CancellationToken ct = default) =>
+        GuardedChangeAsync(user, disabled, disabled ? AuditActions.UserDisabled : AuditActions.UserEnabled, actor, async () =>
         {
             user.IsDisabled = disabled;
             Check(await users.UpdateAsync(user));
@@ -183,8 +186,80 @@ public sealed class AccountAdmin(
     public Task AddRoleAsync(User user, string role, string? actor, CancellationToken ct = default) =>
         ChangeAsync(user, AuditActions.RoleAdded, actor, async () => Check(await users.AddToRoleAsync(user, role)), ct, new { role });
 
-    public Task RemoveRoleAsync(User user, string role, string? actor, CancellationToken ct = default) =>
-        ChangeAsync(user, AuditActions.RoleRemoved, actor, async () => Check(await users.RemoveFromRoleAsync(user, role)), ct, new { role });
+    /// <summary>False, and nothing changed, when it would take the <c>admin</c> role from the last enabled administrator.</summary>
+    public Task<bool> RemoveRoleAsync(User user, string role, string? actor, CancellationToken ct = default) =>
+        GuardedChangeAsync(user, role == Roles.Admin, AuditActions.RoleRemoved, actor, async () => Check(await users.RemoveFromRoleAsync(user, role)), ct, new { role });
+
+    /// <summary>
+    /// Creates an account with a random one-time password that the user must replace at the first sign-in
+    /// (<see cref="User.PasswordChangeRequired"/>; ASVS 6.4.1: system-generated initial passwords are random and
+    /// short-lived). The password is returned once, for the administrator to hand over, and never stored in clear.
+    /// </summary>
+    public async Task<(User? User, string? Password, IdentityResult Result)> CreateWithOneTimePasswordAsync(
+        string username, string? email, IEnumerable<string> roles, string? actor, string? clientIp, CancellationToken ct = default)
+    {
+        var password = OneTimePassword();
+        var (user, result) = await CreateAsync(username, password, email, roles, AuditActions.UserCreated, actor, clientIp,
+            (u, _) =>
+            {
+                u.PasswordChangeRequired = true;
+                return Task.CompletedTask;
+            }, ct);
+        return (user, user is null ? null : password, result);
+    }
+
+    /// <summary>
+    /// Four groups of five from a 31-letter alphabet without look-alikes (no 0/O, 1/l/I): 99 bits, easy to read out
+    /// over the phone, and far beyond what the password policy asks.
+    /// </summary>
+    public static string OneTimePassword()
+    {
+        const string alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+        var groups = Enumerable.Range(0, 4).Select(_ => new string([.. Enumerable.Range(0, 5)
+            .Select(_ => alphabet[System.Security.Cryptography.RandomNumberGenerator.GetInt32(alphabet.Length)])]));
+        return string.Join('-', groups);
+    }
+
+    /// <summary>
+    /// Whether an enabled administrator other than <paramref name="user"/> remains, read after the administrators'
+    /// role row is locked. The lock is a no-op UPDATE of that row, held to the end of the transaction: on PostgreSQL
+    /// two administrators demoting each other at once would otherwise each see the other still there (READ COMMITTED)
+    /// and leave none; the second waits, then reads the first's commit. SQLite serialises write transactions anyway.
+    /// </summary>
+    private async Task<bool> LeavesAnAdministratorAsync(User user, CancellationToken ct)
+    {
+        var adminRole = users.NormalizeName(Roles.Admin);
+        await db.Roles.Where(r => r.NormalizedName == adminRole)
+            .ExecuteUpdateAsync(s => s.SetProperty(r => r.ConcurrencyStamp, r => r.ConcurrencyStamp), ct);
+        var isAdmin = await (from ur in db.UserRoles
+                             join r in db.Roles on ur.RoleId equals r.Id
+                             where ur.UserId == user.Id && r.NormalizedName == adminRole
+                             select ur).AnyAsync(ct);
+        if (!isAdmin || user.IsDisabled)
+        {
+            return true;
+        }
+        return await (from ur in db.UserRoles
+                      join r in db.Roles on ur.RoleId equals r.Id
+                      join u in db.Users on ur.UserId equals u.Id
+                      where r.NormalizedName == adminRole && u.Id != user.Id && !u.IsDisabled
+                      select u.Id).AnyAsync(ct);
+    }
+
+    private async Task<bool> GuardedChangeAsync(User user, bool mayRemoveAnAdministrator, string action, string? actor, Func<Task> change,
+        CancellationToken ct, object? detail = null)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (mayRemoveAnAdministrator && !await LeavesAnAdministratorAsync(user, ct))
+        {
+            return false;
+        }
+        await change();
+        audit.Add(db, new(action, user.Id, user.UserName, null, AuditDetail.Of(new { actor, detail })));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
 
     public Task<List<User>> ListAsync(CancellationToken ct = default) =>
         db.Users.AsNoTracking().OrderBy(u => u.NormalizedUserName).ToListAsync(ct);

@@ -22,6 +22,19 @@ public static class AuditApi
         long? before, int? limit, CancellationToken ct)
     {
         var take = Math.Clamp(limit ?? 50, 1, 500);
+        var query = Filter(db, user, action, since);
+        if (before is { } b)
+        {
+            query = query.Where(e => e.Id < b);
+        }
+        var rows = await query.OrderByDescending(e => e.Id).Take(take + 1).ToListAsync(ct);
+        var page = rows.Take(take).Select(e => new AuditEventView(e.Id, e.At, e.Action, e.UserId, e.Username, e.ClientIp, e.Detail)).ToList();
+        return TypedResults.Ok(new AuditPage(page, rows.Count > take ? page[^1].Id : null));
+    }
+
+    /// <summary>The events of a user (name or id), an action and a time, as the API, the console and its export read them.</summary>
+    public static IQueryable<AuditEvent> Filter(CountersignDb db, string? user, string? action, DateTimeOffset? since)
+    {
         var query = db.AuditEvents.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(user))
         {
@@ -37,12 +50,6 @@ public static class AuditApi
         {
             query = query.Where(e => e.At >= s);
         }
-        if (before is { } b)
-        {
-            query = query.Where(e => e.Id < b);
-        }
-        var rows = await query.OrderByDescending(e => e.Id).Take(take + 1).ToListAsync(ct);
-        var page = rows.Take(take).Select(e => new AuditEventView(e.Id, e.At, e.Action, e.UserId, e.Username, e.ClientIp, e.Detail)).ToList();
-        return TypedResults.Ok(new AuditPage(page, rows.Count > take ? page[^1].Id : null));
+        return query;
     }
 }

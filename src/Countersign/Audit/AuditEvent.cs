@@ -91,6 +91,9 @@ public static class AuditActions
     public const string OidcSignIn = "oidc_sign_in";
     public const string OidcLogout = "oidc_logout";
     public const string QuadClockSkew = "quad_clock_skew";
+    public const string AddressReset = "address_reset";
+    public const string TotpDriftChecked = "totp_drift_checked";
+    public const string Reauthenticated = "reauthenticated";
 }
 
 /// <summary>

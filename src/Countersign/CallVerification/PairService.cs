@@ -17,22 +17,36 @@ public sealed class PairService(
     CountersignDb db, UserManager<User> users, SecretStore secrets, IEphemeralStore store, AuditLog audit,
     IOptionsMonitor<CallVerificationOptions> options, TimeProvider time, ShownAudit shownAudit)
 {
-    public async Task<(Pair? Pair, PairError Error)> CreateAsync(string advisorName, string clientName, string? actor, CancellationToken ct = default)
+    /// <summary>What creating the pair would answer, creating nothing (the console's CSV import preview).</summary>
+    public async Task<PairError> CheckAsync(string advisorName, string clientName, CancellationToken ct = default) =>
+        (await ResolveAsync(advisorName, clientName, ct)).Error;
+
+    private async Task<(User? Advisor, User? Client, PairError Error)> ResolveAsync(string advisorName, string clientName, CancellationToken ct)
     {
         // A name no account can have is not looked up (PostgreSQL refuses a NUL in a query: the fuzzer's 500).
         var advisor = UsernameValidator.IsPlausible(advisorName) ? await users.FindByNameAsync(advisorName) : null;
         var client = UsernameValidator.IsPlausible(clientName) ? await users.FindByNameAsync(clientName) : null;
-        if (advisor is null) return (null, PairError.UnknownAdvisor);
-        if (client is null) return (null, PairError.UnknownClient);
-        if (!await users.IsInRoleAsync(advisor, Roles.Advisor)) return (null, PairError.NotAnAdvisor);
-        if (!await users.IsInRoleAsync(client, Roles.Client)) return (null, PairError.NotAClient);
-        if (await db.Set<Pair>().AnyAsync(p => p.AdvisorId == advisor.Id && p.ClientId == client.Id, ct)) return (null, PairError.AlreadyPaired);
+        if (advisor is null) return (null, null, PairError.UnknownAdvisor);
+        if (client is null) return (null, null, PairError.UnknownClient);
+        if (!await users.IsInRoleAsync(advisor, Roles.Advisor)) return (null, null, PairError.NotAnAdvisor);
+        if (!await users.IsInRoleAsync(client, Roles.Client)) return (null, null, PairError.NotAClient);
+        if (await db.Set<Pair>().AnyAsync(p => p.AdvisorId == advisor.Id && p.ClientId == client.Id, ct)) return (null, null, PairError.AlreadyPaired);
+        return (advisor, client, PairError.None);
+    }
+
+    public async Task<(Pair? Pair, PairError Error)> CreateAsync(string advisorName, string clientName, string? actor, CancellationToken ct = default)
+    {
+        var (advisor, client, error) = await ResolveAsync(advisorName, clientName, ct);
+        if (error != PairError.None)
+        {
+            return (null, error);
+        }
 
         var pair = new Pair
         {
             Id = Guid.CreateVersion7(),
-            AdvisorId = advisor.Id,
-            ClientId = client.Id,
+            AdvisorId = advisor!.Id,
+            ClientId = client!.Id,
             ProtectedSecret = secrets.Protect(SecretStore.PairPurpose, RandomNumberGenerator.GetBytes(32)),
             CreatedAt = time.GetUtcNow(),
         };

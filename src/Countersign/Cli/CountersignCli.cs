@@ -49,6 +49,7 @@ public static class CountersignCli
             KeysCommands.Create(configure),
             AuditCommands.Create(configure),
             LockoutsCommands.Create(configure),
+            AddressesCommands.Create(configure),
             PairsCommands.Create(configure),
             ForwardAuthCommands.Services(configure),
             ForwardAuthCommands.Grants(configure),

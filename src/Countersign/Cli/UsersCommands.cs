@@ -20,13 +20,30 @@ internal static class UsersCommands
         var email = new Option<string?>("--email");
         var admin = new Option<bool>("--admin") { Description = "Give the account the admin role." };
         var roles = new Option<string[]>("--role") { Description = "A role to give (admin, advisor, client); repeatable.", AllowMultipleArgumentsPerToken = false };
-        var add = new Command("add", "Create an account.") { name, password, email, admin, roles };
+        var oneTime = new Option<bool>("--one-time-password") { Description = "Generate a random password, print it once, and make the user choose a new one at the first sign-in." };
+        var add = new Command("add", "Create an account.") { name, password, email, admin, roles, oneTime };
         add.SetAction((p, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
         {
             var wanted = (p.GetValue(roles) ?? []).Concat(p.GetValue(admin) ? [Roles.Admin] : []).Distinct().ToList();
             if (wanted.FirstOrDefault(r => !Roles.All.Contains(r)) is { } unknown)
             {
                 return BadInput(p, $"unknown role '{unknown}' (known: {string.Join(", ", Roles.All)})");
+            }
+            if (p.GetValue(oneTime))
+            {
+                if (p.GetValue(password) is not null)
+                {
+                    return BadInput(p, "--one-time-password and --password exclude each other");
+                }
+                var (created, generated, refused) = await services.GetRequiredService<AccountAdmin>().CreateWithOneTimePasswordAsync(
+                    p.GetValue(name)!, p.GetValue(email), wanted, Actor, null, ct);
+                if (created is null)
+                {
+                    return Fail(p, refused);
+                }
+                Console.WriteLine($"Created {created.UserName} ({created.Id}){(wanted.Count > 0 ? " with roles " + string.Join(", ", wanted) : "")}.");
+                Console.WriteLine($"One-time password (shown once; it must be changed at the first sign-in): {generated}");
+                return 0;
             }
             var (secret, unread) = secrets.ReadNew(p.GetValue(password));
             if (secret is null)
@@ -71,7 +88,10 @@ internal static class UsersCommands
         }));
         users.Add(WithUser("disable", "Disable an account and end all of its sessions.", configure, name, async (services, user, ct) =>
         {
-            await services.GetRequiredService<AccountAdmin>().SetDisabledAsync(user, true, Actor, ct);
+            if (!await services.GetRequiredService<AccountAdmin>().SetDisabledAsync(user, true, Actor, ct))
+            {
+                return Fail(Current!, LastAdministrator);
+            }
             Console.WriteLine($"Disabled {user.UserName}; its sessions are ended.");
             return 0;
         }));
@@ -113,7 +133,10 @@ internal static class UsersCommands
         users.Add(addRole);
         var removeRole = WithUser("remove-role", "Take a role from an account.", configure, name, async (services, user, ct) =>
         {
-            await services.GetRequiredService<AccountAdmin>().RemoveRoleAsync(user, Current!.GetValue(role)!, Actor, ct);
+            if (!await services.GetRequiredService<AccountAdmin>().RemoveRoleAsync(user, Current!.GetValue(role)!, Actor, ct))
+            {
+                return Fail(Current!, LastAdministrator);
+            }
             Console.WriteLine($"{user.UserName} no longer has the role {Current!.GetValue(role)}.");
             return 0;
         });
@@ -124,10 +147,35 @@ internal static class UsersCommands
             async (services, user, ct) =>
             {
                 await services.GetRequiredService<Totp.SecondFactorAdmin>().RemoveAsync(user, "admin_cli", null, new ClientInfo(null, null),
-                    passkeysToo: true, ct);
+                    passkeysToo: true, Actor, ct);
                 Console.WriteLine($"Second factors of {user.UserName} are reset; its sessions are ended.");
                 return 0;
             }));
+
+        var code = new Argument<string>("code") { Description = "The six digits the user reads from their app now." };
+        var window = new Option<int>("--window") { Description = "How many 30-second steps either side to search (0 to 10).", DefaultValueFactory = _ => 3 };
+        var drift = WithUser("drift", "Which time step a user's current code matches, within ±window, without spending it (a support check for a phone whose clock drifted; audited).",
+            configure, name, async (services, user, ct) =>
+            {
+                var steps = Current!.GetValue(window);
+                if (steps is < 0 or > Admin.AdminUsers.MaxDriftWindow)
+                {
+                    return BadInput(Current!, $"--window is 0 to {Admin.AdminUsers.MaxDriftWindow}");
+                }
+                var (enrolled, offset) = await services.GetRequiredService<Admin.AdminUsers>().DriftAsync(user, Current!.GetValue(code)!, steps, Actor, null, ct);
+                if (!enrolled)
+                {
+                    return Fail(Current!, $"{user.UserName} has no active authenticator app");
+                }
+                var output = Current!.InvocationConfiguration.Output;
+                await output.WriteLineAsync(offset is { } o
+                    ? $"The code matches {o:+0;-0;0} step(s) ({o * Totp.Rfc6238.Period:+0;-0;0} s) from the server's clock; it was not spent."
+                    : $"The code matches no step within ±{steps} ({steps * Totp.Rfc6238.Period} s).");
+                return offset is null ? 1 : 0;
+            });
+        drift.Add(code);
+        drift.Add(window);
+        users.Add(drift);
 
         var file = new Argument<FileInfo>("file") { Description = "CSV with lines username,bcrypt_hash (a header line is skipped)." };
         var import = new Command("import", "Import accounts with bcrypt hashes; each moves to Argon2id at its next sign-in.") { file };
@@ -171,8 +219,19 @@ internal static class UsersCommands
         return users;
     }
 
+    /// <summary>The same refusal as the API's <c>last_administrator</c> (docs/errors.md).</summary>
+    private const string LastAdministrator = "refused (last_administrator): no other enabled account has the admin role; make another administrator first.";
+
     // The parse result of the running command, for options added after WithUser built the action.
-    private static ParseResult? Current;
+    // Per invocation (AsyncLocal, not a plain static): two commands running at once in one process (the test suites) each
+    // see their own.
+    private static readonly AsyncLocal<ParseResult?> CurrentResult = new();
+
+    private static ParseResult? Current
+    {
+        get => CurrentResult.Value;
+        set => CurrentResult.Value = value;
+    }
 
     private static Command WithUser(string verb, string description, Action<WebApplicationBuilder>? configure, Argument<string> name,
         Func<IServiceProvider, User, CancellationToken, Task<int>> work)

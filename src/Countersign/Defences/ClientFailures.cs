@@ -16,5 +16,17 @@ public sealed class ClientFailures(IEphemeralStore store, IOptionsMonitor<Defenc
 
     public Task RecordAsync(string? ip) => O.Enabled ? store.IncrementAsync(Key(ip), O.FailureWindow) : Task.CompletedTask;
 
+    /// <summary>The address's failures in the current window, counted whether or not the captcha is on now.</summary>
+    public async Task<long> CountAsync(string ip) => long.Parse(await store.GetAsync(Key(ip)) ?? "0", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Forgets the address's failures, so its next attempt needs no proof of work (the office behind one NAT that one
+    /// user's typos gated; the Flask seed's <c>reset_captcha</c>).
+    /// </summary>
+    public Task ResetAsync(string ip) => store.DeleteAsync(Key(ip));
+
+    /// <summary>How many failures in the window make an address solve a proof of work.</summary>
+    public int Threshold => O.AfterFailures;
+
     private static string Key(string? ip) => "captcha:failures:" + (ip ?? "unknown");
 }

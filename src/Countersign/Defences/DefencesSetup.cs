@@ -13,6 +13,7 @@ public static class DefencesSetup
         builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<Captcha>();
         builder.Services.AddScoped<LockoutAdmin>();
+        builder.Services.AddScoped<AddressDefences>();
         return builder;
     }
 }

@@ -36,7 +36,7 @@ public sealed class RateLimiter(IEphemeralStore store, IOptionsMonitor<DefencesO
             _ => o.Enrolment,
         };
         // The window opens at the address's first request, so a burst cannot straddle two windows.
-        var key = $"ratelimit:{route}:{ip ?? "unknown"}";
+        var key = Key(route, ip);
         var now = time.GetUtcNow();
         var count = await store.IncrementAsync(key, o.Window);
         if (count == 1)
@@ -53,7 +53,44 @@ public sealed class RateLimiter(IEphemeralStore store, IOptionsMonitor<DefencesO
         var wait = opened + o.Window - now;
         return wait > TimeSpan.Zero ? wait : TimeSpan.FromSeconds(1);
     }
+
+    /// <summary>Each route's count in the address's current window, and its limit.</summary>
+    public async Task<IReadOnlyList<RateLimitCount>> CountsAsync(string ip)
+    {
+        var o = options.CurrentValue.RateLimits;
+        var routes = Enum.GetValues<RateLimitedRoute>();
+        var counts = await store.GetManyAsync([.. routes.Select(r => Key(r, ip))]);
+        return [.. routes.Select((r, i) => new RateLimitCount(Name(r), long.Parse(counts[i] ?? "0", CultureInfo.InvariantCulture), r switch
+        {
+            RateLimitedRoute.Login => o.Login,
+            RateLimitedRoute.Registration => o.Registration,
+            RateLimitedRoute.SecondFactor => o.SecondFactor,
+            _ => o.Enrolment,
+        }))];
+    }
+
+    /// <summary>Clears every route's window for the address.</summary>
+    public async Task ResetAsync(string ip)
+    {
+        foreach (var route in Enum.GetValues<RateLimitedRoute>())
+        {
+            await store.DeleteAsync(Key(route, ip));
+            await store.DeleteAsync(Key(route, ip) + ":opened");
+        }
+    }
+
+    private static string Key(RateLimitedRoute route, string? ip) => $"ratelimit:{route}:{ip ?? "unknown"}";
+
+    private static string Name(RateLimitedRoute route) => route switch
+    {
+        RateLimitedRoute.Login => "login",
+        RateLimitedRoute.Registration => "registration",
+        RateLimitedRoute.SecondFactor => "second_factor",
+        _ => "enrolment",
+    };
 }
+
+public sealed record RateLimitCount(string Route, long Count, int Limit);
 
 /// <summary>Puts an endpoint behind a rate limit: 429, <c>Retry-After</c> and a problem body when over it.</summary>
 public static class RateLimitExtensions

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Countersign.Accounts;
+using Countersign.Admin;
 using Countersign.Audit;
 using Countersign.CallVerification;
 using Countersign.Defences;
@@ -54,6 +55,7 @@ public static class CountersignApp
         builder.AddCallVerification();
         builder.AddForwardAuth();
         builder.AddOidc();
+        builder.AddAdmin();
         builder.AddOperations();
         builder.AddClientAddress();
         builder.AddHttpHardening();
@@ -97,6 +99,7 @@ public static class CountersignApp
         app.MapForwardAuth();
         app.MapOidc();
         app.MapAudit();
+        app.MapAdmin();
         app.MapOperations();
         app.MapRazorPages();
         return app;

@@ -19,6 +19,13 @@ public sealed class LocalAdminClient(IOptions<LocalAdminOptions> options)
     public Task<LocalAdminReply<bool>> UnlockAsync(string username, CancellationToken ct) =>
         SendAsync(HttpMethod.Delete, "lockouts/" + Uri.EscapeDataString(username), _ => Task.FromResult(true), ct);
 
+    public Task<LocalAdminReply<AddressView>> AddressAsync(string address, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "addresses/" + Uri.EscapeDataString(address), async r =>
+            (await r.Content.ReadFromJsonAsync<AddressView>(LocalAdminSocket.Json, ct))!, ct);
+
+    public Task<LocalAdminReply<bool>> ResetAddressAsync(string address, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, "addresses/" + Uri.EscapeDataString(address), _ => Task.FromResult(true), ct);
+
     private async Task<LocalAdminReply<T>> SendAsync<T>(HttpMethod method, string path, Func<HttpResponseMessage, Task<T>> read, CancellationToken ct)
     {
         if (!options.Value.Enabled)

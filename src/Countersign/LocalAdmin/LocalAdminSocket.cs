@@ -79,6 +79,23 @@ internal sealed partial class LocalAdminSocket(IServiceProvider services, IOptio
             await scope.ServiceProvider.GetRequiredService<LockoutAdmin>().UnlockAsync(username, "cli", null, ct);
             return Results.NoContent();
         });
+        app.MapGet("/addresses/{ip}", async (string ip) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            return AddressDefences.Canonical(ip) is { } address
+                ? Results.Json(await scope.ServiceProvider.GetRequiredService<AddressDefences>().StatusAsync(address), Json)
+                : Results.BadRequest();
+        });
+        app.MapDelete("/addresses/{ip}", async (string ip, CancellationToken ct) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            if (AddressDefences.Canonical(ip) is not { } address)
+            {
+                return Results.BadRequest();
+            }
+            await scope.ServiceProvider.GetRequiredService<AddressDefences>().ResetAsync(address, "cli", null, ct);
+            return Results.NoContent();
+        });
     }
 
     /// <summary>The peer's uid from SO_PEERCRED (Linux <c>struct ucred</c>: pid, uid, gid) against our own.</summary>

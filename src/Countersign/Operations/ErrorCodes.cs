@@ -33,6 +33,8 @@ public static class ErrorCodes
     public const string RegistrationDisabled = "registration_disabled";
     public const string UsernameTaken = "username_taken";
     public const string PolicyViolation = "policy_violation";
+    public const string LastAdministrator = "last_administrator";
+    public const string InvalidRole = "invalid_role";
 
     // Second factors and passkeys
     public const string TotpAlreadyEnabled = "totp_already_enabled";
@@ -61,4 +63,8 @@ public static class ErrorCodes
     // OpenID Connect clients (the protocol endpoints under /connect answer with OAuth's own error codes, RFC 6749 §5.2)
     public const string InvalidClient = "invalid_client_settings";
     public const string ClientExists = "client_exists";
+
+    // Administration
+    public const string InvalidAddress = "invalid_address";
+    public const string NoAuthenticator = "no_authenticator";
 }

@@ -39,4 +39,28 @@ public static class Rfc6238
         }
         return matched;
     }
+
+    /// <summary>
+    /// How many steps from <paramref name="now"/> the code's step lies, searching ±<paramref name="window"/> steps (the
+    /// support check for a phone whose clock drifted); null when none matches. Nearest first, so a code that happens to
+    /// repeat further out does not hide the likely one; every candidate is still computed and compared.
+    /// </summary>
+    public static int? MatchingOffset(byte[] secret, string code, DateTimeOffset now, int window)
+    {
+        if (code.Length != Digits || !code.All(char.IsAsciiDigit))
+        {
+            return null;
+        }
+        var current = StepAt(now);
+        var presented = System.Text.Encoding.ASCII.GetBytes(code);
+        int? matched = null;
+        foreach (var offset in Enumerable.Range(0, window + 1).SelectMany(d => d == 0 ? [0] : new[] { -d, d }))
+        {
+            if (CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(Code(secret, current + offset)), presented))
+            {
+                matched ??= offset;
+            }
+        }
+        return matched;
+    }
 }

@@ -30,10 +30,13 @@ public sealed class SecondFactorAdmin(CountersignDb db, TotpService totp, Recove
     }
 
     /// <summary>Turns TOTP and the recovery codes off; with <paramref name="passkeysToo"/> (an admin's reset) the passkeys go as well.</summary>
-    public async Task RemoveAsync(User user, string how, Guid? keepSession, ClientInfo client, bool passkeysToo = false, CancellationToken ct = default)
+    public async Task RemoveAsync(User user, string how, Guid? keepSession, ClientInfo client, bool passkeysToo = false, string? actor = null,
+        CancellationToken ct = default)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        audit.Add(db, await StageRemovalAsync(user, how, keepSession, client, passkeysToo, ct));
+        var entry = await StageRemovalAsync(user, how, keepSession, client, passkeysToo, ct);
+        // An administrator's reset names the administrator (AuditDetail carries no secret).
+        audit.Add(db, actor is null ? entry : entry with { Detail = AuditDetail.Of(new { how, passkeys_removed = passkeysToo, actor }) });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
     }

@@ -104,6 +104,22 @@ public sealed class TotpService(CountersignDb db, SecretStore secrets, IOptionsM
     /// <summary>Checks a code of an active authenticator, accepting each step at most once.</summary>
     public Task<bool> VerifyAsync(Guid userId, string code, CancellationToken ct = default) => ClaimAsync(userId, code, confirmed: true, ct);
 
+    /// <summary>
+    /// Which step within ±<paramref name="window"/> of now the code matches, without claiming it: the replay guard's
+    /// <c>last_step</c> is not moved, so the user can still sign in with it. Enrolled is false without an active
+    /// authenticator.
+    /// </summary>
+    public async Task<(bool Enrolled, int? Offset)> DriftAsync(Guid userId, string code, int window, CancellationToken ct = default)
+    {
+        var row = await db.TotpAuthenticators.AsNoTracking().FirstOrDefaultAsync(t => t.UserId == userId && t.ConfirmedAt != null, ct);
+        if (row is null)
+        {
+            return (false, null);
+        }
+        code = new string([.. code.Where(c => !char.IsWhiteSpace(c))]);
+        return (true, Rfc6238.MatchingOffset(Unprotect(row.ProtectedSecret), code, time.GetUtcNow(), window));
+    }
+
     public Task<int> RemoveAsync(Guid userId, CancellationToken ct = default) =>
         db.TotpAuthenticators.Where(t => t.UserId == userId).ExecuteDeleteAsync(ct);
 

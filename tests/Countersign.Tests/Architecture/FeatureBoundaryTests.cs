@@ -41,6 +41,8 @@ public sealed partial class FeatureBoundaryTests
         ["Oidc"] = ["Accounts", "Sessions", "SignIn"],
         // The pages' language: the signed-in user's own setting first.
         ["Localization"] = ["Accounts"],
+        // Administration over the API and the console: the same services the CLI calls, and the step-up policy.
+        ["Admin"] = ["Accounts", "Sessions", "Totp", "Defences"],
     };
 
     /// <summary>The composition root, the CLI, the pages and the model may use anything.</summary>

@@ -109,7 +109,8 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         foreach (var identity in identities.Where(i => i.Browser is not null))
         {
             foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs", "/devices/add", "/signup", "/login/forgot",
-                "/login/new-password", "/account?confirm=sign-out-others", "/account?confirm=remove-totp", "/account?confirm=new-codes" })
+                "/login/new-password", "/account?confirm=sign-out-others", "/account?confirm=remove-totp", "/account?confirm=new-codes",
+                "/reauth", "/admin", "/admin/users", "/admin/defences", "/admin/pairs", "/admin/audit" })
             {
                 // Some pages redirect some identities (to /login, or from /logout); those have no form to offer.
                 var html = await (await identity.Browser!.Client.GetAsync(page)).Content.ReadAsStringAsync();
@@ -127,6 +128,10 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         Assert.Contains(forms, f => f.Page == "/signup");
         Assert.Contains(forms, f => f.Page == "/login/forgot");
         Assert.Contains(forms, f => f.Action.Contains("handler=ChangePassword", StringComparison.OrdinalIgnoreCase));
+        // The console's forms, as the administrator (signed in moments ago, so step-up lets them through to the handlers).
+        Assert.Contains(forms, f => f.Page == "/admin/users" && f.Owner.Name == "fuzzadmin");
+        Assert.Contains(forms, f => f.Page == "/admin/pairs" && f.Owner.Name == "fuzzadmin");
+        Assert.Contains(forms, f => f.Page == "/reauth");
 
         var failures = new ConcurrentQueue<string>();
         var count = 0L;

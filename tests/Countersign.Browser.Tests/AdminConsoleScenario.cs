@@ -55,7 +55,9 @@ public sealed class AdminConsoleScenario(BrowserFixture fixture) : IClassFixture
         // The user signs in elsewhere (a session to revoke), then enrols an app (a second factor to reset).
         using (var api = new HttpClient { BaseAddress = fixture.Server.BaseAddress })
         {
-            (await api.PostAsJsonAsync("/api/auth/login", new { username = name, password = oneTime })).EnsureSuccessStatusCode();
+            // The one-time password signs in only together with the new password the user chooses.
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await api.PostAsJsonAsync("/api/auth/login", new { username = name, password = oneTime })).StatusCode);
+            (await api.PostAsJsonAsync("/api/auth/login", new { username = name, password = oneTime, new_password = "a brand new passphrase 42" })).EnsureSuccessStatusCode();
         }
         await EnrolTotpAsync(name);
         await page.ReloadAsync();

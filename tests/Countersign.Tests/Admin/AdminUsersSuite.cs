@@ -77,8 +77,10 @@ public abstract class AdminUsersSuite(AdminServer server) : ApiSuiteBase(server)
         Assert.True(detail.GetProperty("password_change_required").GetBoolean());
         Assert.Equal(["advisor"], detail.GetProperty("roles").EnumerateArray().Select(r => r.GetString()!));
         Assert.False(detail.GetProperty("second_factors").GetProperty("totp").GetBoolean());
-        // The one-time password is the account's password (the account console makes the user replace it), stored hashed.
-        await LoginAsync(name, password);
+        // The one-time password is the account's password, stored hashed, and signs in only with the new one the user chooses.
+        var refused = await Login(name, password);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("password_change_required", (await refused.Body()).GetProperty("error").GetString());
         var hash = await WithScope(async sp => (await sp.GetRequiredService<CountersignDb>().Users.SingleAsync(u => u.Id == id)).PasswordHash!);
         Assert.DoesNotContain(password, hash, StringComparison.Ordinal);
         var audit = Assert.Single(await AuditAsync(AuditActions.UserCreated, id));

@@ -55,6 +55,9 @@ public sealed class ConfigurationTests(ClosedRegistrationServer server) : IClass
         Assert.Equal(0, Run("users", "set-password", name, "--password", "another Long passphrase 99"));
         Assert.Equal(0, Run("users", "remove-role", name, "advisor"));
         Assert.Equal(0, Run("users", "add-role", name, "client"));
+        // Another administrator first: disabling the only enabled one is refused (LastAdministratorSuite), and which
+        // other tests of this server have made admins before this one runs is not fixed.
+        Assert.Equal(0, Run("users", "add", name + "b", "--password", "violet Anchor 7 drifting kites", "--admin"));
         Assert.Equal(0, Run("users", "disable", name));
         Assert.Equal(0, Run("users", "show", name));
         Assert.Equal(0, Run("users", "list"));

@@ -9,6 +9,7 @@
 //   oidc       the OpenID Connect token endpoint: refresh and client credentials vs the API's refresh (OidcBench; bench/oidc/run)
 //   admin      the admin user list with 10,000 accounts vs GET /api/me (AdminBench; bench/admin/run)
 //   quadfactor logins over the quad-factor protocol, TLS handshakes, the cost split (QuadFactorBench; bench/quadfactor/run)
+//   cluster    faults under a mixed load on three nodes behind nginx: node killed, Redis stopped, PostgreSQL restarted (ClusterBench; bench/cluster/run)
 // Every bench takes --smoke: a run of a second or two that scripts/test makes, so none breaks unseen.
 // A bench whose figures would be meaningless (failed requests, a server that did not start) prints why
 // and exits 1; bad arguments exit 2.
@@ -26,6 +27,7 @@ try
         "quadfactor" => await QuadFactorBench.RunAsync(args[1..]),
         "oidc" => await OidcBench.RunAsync(args[1..]),
         "admin" => await AdminBench.RunAsync(args[1..]),
+        "cluster" => await ClusterBench.RunAsync(args[1..]),
         _ => await LoginBench.RunAsync(args),
     };
 }

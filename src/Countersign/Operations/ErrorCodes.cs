@@ -16,6 +16,7 @@ public static class ErrorCodes
     public const string UnsupportedMediaType = "unsupported_media_type";
     public const string UnsupportedCharset = "unsupported_charset";
     public const string EphemeralStoreUnavailable = "ephemeral_store_unavailable";
+    public const string DatabaseUnavailable = "database_unavailable";
     public const string RateLimited = "rate_limited";
 
     // Sign-in (every channel: API, pages, and the ones to come)

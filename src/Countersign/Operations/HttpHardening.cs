@@ -27,7 +27,7 @@ public static class HttpHardening
         services.AddProblemDetails();
         services.AddSingleton<IProblemDetailsWriter, FallbackProblemWriter>();
         services.AddExceptionHandler<MalformedRequestHandler>();
-        services.AddExceptionHandler<EphemeralUnavailableHandler>();
+        services.AddExceptionHandler<DependencyUnavailableHandler>();
         // PostConfigure: AddRazorPages, called later, adds the default value providers in its own Configure.
         services.PostConfigure<MvcOptions>(o =>
         {

@@ -78,7 +78,7 @@ public sealed class ReauthModel(SignInCore signIn, TimeProvider time, IStringLoc
             return Page();
         }
         await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, StepUp.Refreshed(User, time.GetUtcNow(), factor));
-        return LocalRedirect(StepUp.IsLocal(ReturnUrl) ? ReturnUrl! : "/admin");
+        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) && ReturnUrl!.Length <= 2048 ? ReturnUrl : "/admin");
     }
 
     private PageResult Fail(string message)

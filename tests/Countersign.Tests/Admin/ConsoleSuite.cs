@@ -211,7 +211,9 @@ public abstract class ConsoleSuite(AdminServer server) : ApiSuiteBase(server)
         // The confirm form posts the same handler again, with its own anti-forgery token, and works without a script.
         Assert.Contains($"action=\"/admin/users/{id}?handler=Disable\"", html, StringComparison.Ordinal);
         Assert.Contains("name=\"Confirmed\" value=\"true\"", html, StringComparison.Ordinal);
-        Assert.NotNull(BrowserSession.Token(html));
+        // Its own anti-forgery token, inside the confirm form (the page's other forms do not count).
+        var form = html[html.IndexOf("id=\"confirm-form\"", StringComparison.Ordinal)..];
+        Assert.NotNull(BrowserSession.Token(form[..form.IndexOf("</form>", StringComparison.Ordinal)]));
         Assert.False((await FindAsync(target))!.IsDisabled);
 
         var done = await browser.PostFormAsync($"/admin/users/{id}?handler=Disable", BrowserSession.Token(html)!, ("Confirmed", "true"));

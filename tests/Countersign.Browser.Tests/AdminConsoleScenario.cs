@@ -122,7 +122,7 @@ public sealed class AdminConsoleScenario(BrowserFixture fixture) : IClassFixture
         await page.GotoAsync("/admin/clients");
         var app = "crm" + Guid.NewGuid().ToString("N")[..6];
         await page.GetByLabel("Client id").FillAsync(app);
-        await page.GetByLabel("Redirect URIs, one per line").FillAsync($"https://{app}.example/signin-oidc");
+        await page.GetByLabel("Redirect URIs, one per line", new() { Exact = true }).FillAsync($"https://{app}.example/signin-oidc");
         await page.GetByLabel("Confidential: a server-side application that can keep a secret").CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = $"The secret for {app}" }).WaitForAsync();

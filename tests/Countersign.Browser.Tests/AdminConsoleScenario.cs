@@ -62,10 +62,15 @@ public sealed class AdminConsoleScenario(BrowserFixture fixture) : IClassFixture
         await EnrolTotpAsync(name);
         await page.ReloadAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "End the session started" }).ClickAsync();
+        // Destructive: a confirm step names what will happen first (server-side, no script).
+        await page.GetByRole(AriaRole.Heading, new() { Name = $"End this session of {name}?" }).WaitForAsync();
+        await AssertFitsAsync(page, "admin-confirm.png");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, go ahead" }).ClickAsync();
         await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Session ended." }).WaitForAsync();
         Assert.Contains("No live session.", await page.Locator("#sessions").Locator("..").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("Authenticator app: on", await page.Locator("#factors").Locator("..").InnerTextAsync(), StringComparison.Ordinal);
         await page.GetByRole(AriaRole.Button, new() { Name = "Reset second factors" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Yes, go ahead" }).ClickAsync();
         await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Second factors reset" }).WaitForAsync();
         Assert.Contains("Authenticator app: off", await page.Locator("#factors").Locator("..").InnerTextAsync(), StringComparison.Ordinal);
         await AssertFitsAsync(page, "admin-user.png");
@@ -95,6 +100,35 @@ public sealed class AdminConsoleScenario(BrowserFixture fixture) : IClassFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Import", Exact = true }).ClickAsync();
         await page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "line 3:" }).WaitForAsync();
         Assert.Contains("Created 1 pair(s), 1 refused.", await page.GetByRole(AriaRole.Status).AllInnerTextsAsync() is var s ? string.Join(" ", s) : "", StringComparison.Ordinal);
+
+        // Add a service (its token shown once, after the redirect), grant the new user it, and see the grant listed.
+        await page.GotoAsync("/admin/services");
+        var service = "wiki" + Guid.NewGuid().ToString("N")[..6];
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync(service);
+        await page.GetByLabel("Host", new() { Exact = true }).FillAsync($"{service}.example");
+        await page.GetByLabel("Send the user's name and roles to the service").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = $"The token for {service}" }).WaitForAsync();
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", await page.Locator("#service-token-value").InnerTextAsync());
+        Assert.True(await page.GetByRole(AriaRole.Button, new() { Name = "Copy the token" }).IsVisibleAsync());
+        await AssertFitsAsync(page, "admin-services.png");
+        await page.GetByLabel("User", new() { Exact = true }).Last.FillAsync(name);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Grant", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Status).Filter(new() { HasText = $"{name} may now use {service}." }).WaitForAsync();
+        Assert.Equal(0, await page.Locator("#service-token-value").CountAsync());
+        Assert.Equal(1, await page.GetByRole(AriaRole.Button, new() { Name = $"Take away {name}'s grant for {service}" }).CountAsync());
+
+        // Register an OpenID Connect application; its secret is shown once.
+        await page.GotoAsync("/admin/clients");
+        var app = "crm" + Guid.NewGuid().ToString("N")[..6];
+        await page.GetByLabel("Client id").FillAsync(app);
+        await page.GetByLabel("Redirect URIs, one per line", new() { Exact = true }).FillAsync($"https://{app}.example/signin-oidc");
+        await page.GetByLabel("Confidential: a server-side application that can keep a secret").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = $"The secret for {app}" }).WaitForAsync();
+        await AssertFitsAsync(page, "admin-clients.png");
+        await page.ReloadAsync();
+        Assert.Equal(0, await page.Locator("#client-secret-value").CountAsync());
 
         // Filter the audit and verify the chain.
         await page.GotoAsync("/admin/audit");

@@ -119,42 +119,34 @@ public static class AdminUsersApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> AddRole(Guid id, string role, UserDirectory directory, AccountAdmin accounts,
-        UserManager<User> manager, ClaimsPrincipal principal, CancellationToken ct)
-    {
-        role = role.Trim().ToLowerInvariant();
-        if (!Roles.All.Contains(role))
+    private static Task<Results<NoContent, ProblemHttpResult>> AddRole(Guid id, string role, UserDirectory directory, AccountAdmin accounts,
+        UserManager<User> manager, ClaimsPrincipal principal, CancellationToken ct) =>
+        WithRoleAsync(id, role, directory, async (user, role) =>
         {
-            return InvalidRole(role);
-        }
-        if (await directory.FindAsync(id, ct) is not { } user)
-        {
-            return NoSuchUser();
-        }
-        if (!await manager.IsInRoleAsync(user, role))
-        {
-            await accounts.AddRoleAsync(user, role, Actor(principal), ct);
-        }
-        return TypedResults.NoContent();
-    }
+            if (!await manager.IsInRoleAsync(user, role))
+            {
+                await accounts.AddRoleAsync(user, role, Actor(principal), ct);
+            }
+            return TypedResults.NoContent();
+        }, ct);
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveRole(Guid id, string role, UserDirectory directory, AccountAdmin accounts,
-        UserManager<User> manager, ClaimsPrincipal principal, CancellationToken ct)
+    private static Task<Results<NoContent, ProblemHttpResult>> RemoveRole(Guid id, string role, UserDirectory directory, AccountAdmin accounts,
+        UserManager<User> manager, ClaimsPrincipal principal, CancellationToken ct) =>
+        WithRoleAsync(id, role, directory, async (user, role) =>
+            await manager.IsInRoleAsync(user, role) && !await accounts.RemoveRoleAsync(user, role, Actor(principal), ct)
+                ? LastAdministrator()
+                : TypedResults.NoContent(), ct);
+
+    /// <summary>What both role changes check first: a known role (case-insensitive) and an existing account, in that order.</summary>
+    private static async Task<Results<NoContent, ProblemHttpResult>> WithRoleAsync(Guid id, string role, UserDirectory directory,
+        Func<User, string, Task<Results<NoContent, ProblemHttpResult>>> change, CancellationToken ct)
     {
         role = role.Trim().ToLowerInvariant();
         if (!Roles.All.Contains(role))
         {
             return InvalidRole(role);
         }
-        if (await directory.FindAsync(id, ct) is not { } user)
-        {
-            return NoSuchUser();
-        }
-        if (await manager.IsInRoleAsync(user, role) && !await accounts.RemoveRoleAsync(user, role, Actor(principal), ct))
-        {
-            return LastAdministrator();
-        }
-        return TypedResults.NoContent();
+        return await directory.FindAsync(id, ct) is { } user ? await change(user, role) : NoSuchUser();
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> ResetSecondFactors(Guid id, UserDirectory directory, SecondFactorAdmin factors,

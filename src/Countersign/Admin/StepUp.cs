@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
+using Microsoft.AspNetCore.Mvc.Routing;
 
 namespace Countersign.Admin;
 
@@ -58,14 +59,13 @@ public static class StepUp
         return new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme, "name", "roles"));
     }
 
-    /// <summary>Where to send a stale session: <c>/reauth</c>, back to a local URL only (no open redirect).</summary>
-    public static string ReauthUrl(string? returnUrl) =>
-        "/reauth?returnUrl=" + Uri.EscapeDataString(IsLocal(returnUrl) ? returnUrl! : "/admin");
-
-    /// <summary>A path on this site: one leading slash, not <c>//host</c> or <c>/\host</c>, no control characters.</summary>
-    public static bool IsLocal(string? url) =>
-        !string.IsNullOrEmpty(url) && url.Length <= 2048 && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\'))
-        && !url.Any(char.IsControl);
+    /// <summary>
+    /// Where to send a stale session: <c>/reauth</c>, back to a local URL only (no open redirect). "Local" is the
+    /// framework's own test (<see cref="IUrlHelper.IsLocalUrl"/>: one leading slash, not <c>//host</c> or <c>/\host</c>, or
+    /// <c>~/</c>), the one <c>LocalRedirect</c> enforces; a copy of it here had drifted once already.
+    /// </summary>
+    public static string ReauthUrl(IUrlHelper url, string? returnUrl) =>
+        "/reauth?returnUrl=" + Uri.EscapeDataString(url.IsLocalUrl(returnUrl) && returnUrl!.Length <= 2048 ? returnUrl : "/admin");
 }
 
 public sealed record RecentAuthenticationRequirement(TimeSpan Window) : IAuthorizationRequirement;
@@ -102,7 +102,8 @@ public sealed class RequireRecentAuthenticationAttribute : Attribute, IAsyncPage
                 // Back to the page the form was on (GET), never replaying the POST itself.
                 var query = QueryString.Create(http.Request.Query.Where(q => q.Key != "handler")
                     .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v))));
-                context.Result = new RedirectResult(StepUp.ReauthUrl(http.Request.Path + query.ToUriComponent()));
+                var url = http.RequestServices.GetRequiredService<IUrlHelperFactory>().GetUrlHelper(context);
+                context.Result = new RedirectResult(StepUp.ReauthUrl(url, http.Request.Path + query.ToUriComponent()));
                 return;
             }
         }

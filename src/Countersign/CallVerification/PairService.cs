@@ -79,6 +79,25 @@ public sealed class PairService(
          orderby a.NormalizedUserName, c.NormalizedUserName
          select new PairSummary(p.Id, a.UserName!, c.UserName!, p.CreatedAt)).ToListAsync(ct);
 
+    /// <summary>
+    /// The admin console's listing: one page of pairs, ordered by the advisor's then the client's name, filtered in the
+    /// database by a term either name contains (compared in the normalised names, so case and width do not matter).
+    /// </summary>
+    public Task<List<PairSummary>> SearchAsync(string? contains, int skip, int take, CancellationToken ct = default)
+    {
+        var query = Rows(db.Set<Pair>());
+        if (!string.IsNullOrWhiteSpace(contains))
+        {
+            var term = "%" + UsernameNormalizer.Canonical(contains).ToUpperInvariant() + "%";
+            query = query.Where(x => EF.Functions.Like(x.AdvisorKey, term) || EF.Functions.Like(x.ClientKey, term));
+        }
+        return query.OrderBy(x => x.AdvisorKey).ThenBy(x => x.ClientKey).ThenBy(x => x.Pair.Id).Skip(skip).Take(take)
+            .Select(x => new PairSummary(x.Pair.Id, x.Advisor, x.Client, x.Pair.CreatedAt)).ToListAsync(ct);
+    }
+
+    public Task<PairSummary?> FindAsync(Guid pairId, CancellationToken ct = default) =>
+        Rows(db.Set<Pair>().Where(p => p.Id == pairId)).Select(x => new PairSummary(x.Pair.Id, x.Advisor, x.Client, x.Pair.CreatedAt)).FirstOrDefaultAsync(ct);
+
     /// <summary>The caller's pairs with both words of the current window: an advisor's clients or a client's advisors.</summary>
     public async Task<List<PairView>> ForUserAsync(Guid userId, string? search, int skip, int take, CancellationToken ct = default)
     {

@@ -51,8 +51,19 @@ public sealed class DeviceService(CountersignDb db, SignInCore signIn, ForwardAu
     private async Task<Added> AddAsync(SignInAttempt attempt, string? name, CancellationToken ct)
     {
         string? cookie = null;
+        var changeFirst = false;
         var outcome = await signIn.CheckAsync(attempt, (account, _) =>
         {
+            // An account whose password someone else chose (ASVS 6.4.1) gets no device until it has chosen its own. This
+            // channel never proves the password (a TOTP code or a passkey is its one factor), so the refusal is the same
+            // generic 401 as a wrong code: "choose a new password first" here would tell whoever holds one factor that
+            // the account is waiting for its first password. The audit says why; /login is where the change happens.
+            if (account.User.PasswordChangeRequired)
+            {
+                changeFirst = true;
+                return Task.FromResult(new AuditEntry(AuditActions.PasswordChangeRequired, account.User.Id, account.User.UserName, attempt.Client.Ip,
+                    AuditDetail.Of(new { channel = Channel })));
+            }
             var secret = RandomNumberGenerator.GetBytes(32);
             var now = time.GetUtcNow();
             var device = new Device
@@ -71,6 +82,10 @@ public sealed class DeviceService(CountersignDb db, SignInCore signIn, ForwardAu
             return Task.FromResult(new AuditEntry(AuditActions.DeviceAdded, account.User.Id, account.User.UserName, attempt.Client.Ip,
                 AuditDetail.Of(new { device_id = device.Id, name = device.Name, via = attempt.TotpCode is null ? Factors.Passkey : Factors.Totp })));
         }, ct);
+        if (changeFirst)
+        {
+            return new(new SignInOutcome(SignInStatus.InvalidCredentials), null);
+        }
         return new(outcome, outcome.Succeeded ? cookie : null);
     }
 

@@ -18,16 +18,20 @@ namespace Countersign.Pages;
 /// apply as on any sign-in.
 /// </summary>
 public sealed class LoginNewPasswordModel(StepTokens steps, SignInCore signIn, AccountAdmin accounts, UserManager<User> users,
-    IStringLocalizer<AccountText> text) : PageModel
+    IStringLocalizer<AccountText> text, IStringLocalizer<MoreText> more) : PageModel
 {
-    public const string StepKey = "PasswordChangeStep";
-    public const string ReturnKey = "PasswordChangeReturnUrl";
+    public const string StepKey = StepTokens.PasswordChangeStepKey;
+    public const string ReturnKey = StepTokens.PasswordChangeReturnKey;
 
     [BindProperty]
     public string? StepToken { get; set; }
 
     [BindProperty]
     public string? ReturnUrl { get; set; }
+
+    /// <summary>The password the user was given, when the ticket's sign-in did not prove it (a passkey).</summary>
+    [BindProperty]
+    public string? CurrentPassword { get; set; }
 
     [BindProperty]
     public string? NewPassword { get; set; }
@@ -36,6 +40,13 @@ public sealed class LoginNewPasswordModel(StepTokens steps, SignInCore signIn, A
     public string? ConfirmPassword { get; set; }
 
     public IReadOnlyList<string> Errors { get; private set; } = [];
+
+    /// <summary>
+    /// A passkey sign-in reaches this page without the password. A passkey proves the person, not that they may set a
+    /// password: a password change takes the current one (ASVS 6.2.3), here the one-time password the administrator gave,
+    /// checked by the sign-in core (lockout, audit) before the new one is taken.
+    /// </summary>
+    public bool NeedsCurrentPassword => steps.PeekPasswordChangeFactors(StepToken) is { } factors && !factors.Contains(Factors.Password);
 
     /// <summary>The ticket arrives once, through TempData; a reload without it goes back to the sign-in.</summary>
     public IActionResult OnGet()
@@ -65,15 +76,24 @@ public sealed class LoginNewPasswordModel(StepTokens steps, SignInCore signIn, A
             return Expired();
         }
         // Required = []: nothing beyond the factors the ticket says passed a moment ago; the core still checks the account.
+        // Without the password among them (a passkey sign-in), the password the user was given is required as well.
+        var needsPassword = !step.Factors.Contains(Factors.Password);
         var outcome = await signIn.SignInAsync(new SignInAttempt
         {
             Channel = SessionKinds.Browser,
             Client = ClientInfo.From(HttpContext),
             UserId = step.UserId,
             Proven = step.Factors.ToHashSet(),
-            Required = [],
+            Required = needsPassword ? [Factors.Password] : [],
+            Password = needsPassword ? CurrentPassword ?? "" : null,
             NewPassword = NewPassword,
         }, SessionKinds.Browser, ct);
+        if (needsPassword && outcome.Status == SignInStatus.InvalidCredentials)
+        {
+            // Counted by the lockout like any wrong password; the passkey's ticket is renewed so the user can try again.
+            StepToken = steps.CreateForPasswordChange(step.UserId, step.Factors);
+            return Refuse(more["That is not the password you were given."]);
+        }
         if (outcome.Status == SignInStatus.PasswordChangeRequired)
         {
             // The "new" password was the old one: a fresh ticket, and the same page again.

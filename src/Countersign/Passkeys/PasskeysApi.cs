@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.ViewFeatures;
 using Microsoft.EntityFrameworkCore;
 
 namespace Countersign.Passkeys;
@@ -155,12 +156,24 @@ public static class PasskeysApi
             UserId = user.Id,
             Proven = secondStep ? new HashSet<string> { Factors.Password, Factors.Passkey } : new HashSet<string> { Factors.Passkey },
         }, SessionKinds.Browser, ct);
+        if (outcome.Status == SignInStatus.PasswordChangeRequired)
+        {
+            // The account's password was chosen by someone else: on to the change page, as a password sign-in goes, with
+            // the same single-use ticket in TempData (a protected cookie), never in the URL. A passkey does not prove the
+            // password, so that page asks for the one the user was given before taking a new one (ASVS 6.2.3).
+            var tempData = http.RequestServices.GetRequiredService<ITempDataDictionaryFactory>().GetTempData(http);
+            tempData[StepTokens.PasswordChangeStepKey] = steps.CreateForPasswordChange(user.Id, outcome.Factors);
+            tempData[StepTokens.PasswordChangeReturnKey] = LocalOrNull(body.ReturnUrl);
+            tempData.Save();
+            return TypedResults.Ok(new SignedIn("/login/new-password"));
+        }
         if (!outcome.Succeeded)
         {
             return Problems.Of(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidPasskey, "The passkey was not accepted.");
         }
         await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, BrowserPrincipal.For(outcome));
-        var returnUrl = body.ReturnUrl is { Length: > 1 } r && r[0] == '/' && r[1] != '/' && r[1] != '\\' ? r : "/account";
-        return TypedResults.Ok(new SignedIn(returnUrl));
+        return TypedResults.Ok(new SignedIn(LocalOrNull(body.ReturnUrl) ?? "/account"));
     }
+
+    private static string? LocalOrNull(string? url) => url is { Length: > 1 } r && r[0] == '/' && r[1] != '/' && r[1] != '\\' ? r : null;
 }

@@ -40,6 +40,17 @@ public sealed class StepTokens(IDataProtectionProvider protection, IEphemeralSto
     /// <summary>The user a password-change ticket names, without spending it (the page checks the policy first).</summary>
     public Guid? PeekPasswordChange(string? token) => ReadChange(token)?.UserId;
 
+    /// <summary>
+    /// Where a password-change ticket and the return URL cross to <c>/login/new-password</c>: TempData keys shared by the
+    /// sign-ins that end there (the password form and the passkey endpoint).
+    /// </summary>
+    public const string PasswordChangeStepKey = "PasswordChangeStep";
+
+    public const string PasswordChangeReturnKey = "PasswordChangeReturnUrl";
+
+    /// <summary>Which factors a password-change ticket says passed, without spending it (the page asks for what is missing).</summary>
+    public IReadOnlyList<string>? PeekPasswordChangeFactors(string? token) => ReadChange(token)?.Factors;
+
     /// <summary>The user and factors of a password-change ticket, once.</summary>
     public async Task<(Guid UserId, string[] Factors)?> SpendPasswordChangeAsync(string? token) =>
         ReadChange(token) is { } step && await store.SetIfAbsentAsync("pwstep:" + step.Nonce, "1", Lifetime + TimeSpan.FromMinutes(1))

@@ -214,6 +214,14 @@ public sealed class SignInCore(
         }
         else if (user is null || user.IsDisabled)
         {
+            // No password to hash on this channel (/login/forgot requires a recovery code and a TOTP code instead), so the
+            // work a real account costs is those factors' own checks: run them against an account that does not exist,
+            // where they cost the same queries and match nothing. Without it an unknown or disabled name answered before
+            // any query, and its speed told which names exist (ASVS V2.2 / 6.3.8, timing enumeration).
+            if (attempt.Required is { } factors)
+            {
+                await CheckRequiredAsync(attempt, Nobody, factors, [], ct);
+            }
             return new(new(SignInStatus.InvalidCredentials), trace, user is null ? "unknown_user" : "disabled");
         }
 
@@ -242,6 +250,9 @@ public sealed class SignInCore(
         recorder.Succeeded(trace);
         return new(new(SignInStatus.Succeeded) { Account = account, Factors = passed }, trace);
     }
+
+    /// <summary>An account no row belongs to (a fresh random id), for the dummy factor checks above.</summary>
+    private static SignInAccount Nobody => new(new User { Id = Guid.NewGuid() }, [], []);
 
     private sealed record Refusal(SignInOutcome Outcome, string Reason);
 

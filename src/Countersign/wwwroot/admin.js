@@ -8,3 +8,19 @@ for (const form of document.querySelectorAll('form[data-progress]')) {
     if (button) button.disabled = true;
   });
 }
+
+// A secret shown once (a service token, a client secret): a copy button beside it. Hidden without JavaScript; the
+// secret is on the page either way, to select by hand.
+for (const button of document.querySelectorAll('button[data-copy]')) {
+  const tools = button.parentElement;
+  if (tools) tools.hidden = false;
+  button.addEventListener('click', async () => {
+    const status = tools?.querySelector('[role=status]');
+    try {
+      await navigator.clipboard.writeText(document.getElementById(button.dataset.copy)?.textContent.trim() ?? '');
+      if (status) status.textContent = button.dataset.copied ?? 'Copied.';
+    } catch {
+      if (status) status.textContent = button.dataset.failed ?? 'The browser did not allow copying.';
+    }
+  });
+}

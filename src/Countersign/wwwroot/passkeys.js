@@ -90,3 +90,29 @@ for (const button of document.querySelectorAll('[data-passkey-device]')) {
     try { await addDevice(button.dataset.rd || null); } catch (e) { show(explain(e)); }
   });
 }
+
+// Step-up on /reauth with a passkey: options for the signed-in user, the assertion posted back as a form (the page's
+// own anti-forgery token with it); the server refreshes the session's reauth_time and says where to go.
+async function reauth() {
+  const form = document.getElementById('reauth-passkey-form');
+  const send = async (handler, fields) => {
+    const response = await fetch(`/reauth?handler=${handler}`, { method: 'POST', body: new URLSearchParams([...new FormData(form), ...fields]) });
+    if (!response.ok) {
+      let detail = 'The passkey was not accepted.';
+      try { detail = (await response.json()).title ?? detail; } catch { /* not JSON */ }
+      throw Object.assign(new Error(detail), { fromServer: true });
+    }
+    return response;
+  };
+  const options = await (await send('PasskeyOptions', [])).json();
+  const credential = await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+  const result = await (await send('Passkey', [['Credential', JSON.stringify(credential)]])).json();
+  location.href = result.redirect;
+}
+
+for (const button of document.querySelectorAll('[data-passkey-reauth]')) {
+  button.hidden = !supported();
+  button.addEventListener('click', async () => {
+    try { await reauth(); } catch (e) { show(explain(e)); }
+  });
+}

@@ -110,7 +110,8 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         {
             foreach (var page in new[] { "/", "/login", "/account", "/calls", "/logout", "/docs", "/devices/add", "/signup", "/login/forgot",
                 "/login/new-password", "/account?confirm=sign-out-others", "/account?confirm=remove-totp", "/account?confirm=new-codes",
-                "/reauth", "/admin", "/admin/users", "/admin/defences", "/admin/pairs", "/admin/audit" })
+                "/reauth", "/admin", "/admin/users", "/admin/defences", "/admin/pairs", "/admin/audit",
+                "/admin/services", "/admin/clients" })
             {
                 // Some pages redirect some identities (to /login, or from /logout); those have no form to offer.
                 var html = await (await identity.Browser!.Client.GetAsync(page)).Content.ReadAsStringAsync();
@@ -131,6 +132,8 @@ public sealed partial class HttpFuzzTests(ITestOutputHelper output)
         // The console's forms, as the administrator (signed in moments ago, so step-up lets them through to the handlers).
         Assert.Contains(forms, f => f.Page == "/admin/users" && f.Owner.Name == "fuzzadmin");
         Assert.Contains(forms, f => f.Page == "/admin/pairs" && f.Owner.Name == "fuzzadmin");
+        Assert.Contains(forms, f => f.Page == "/admin/services" && f.Action.Contains("handler=Grant", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(forms, f => f.Page == "/admin/clients" && f.Action.Contains("handler=Add", StringComparison.OrdinalIgnoreCase));
         Assert.Contains(forms, f => f.Page == "/reauth");
 
         var failures = new ConcurrentQueue<string>();

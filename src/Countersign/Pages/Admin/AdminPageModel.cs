@@ -23,6 +23,13 @@ public abstract class AdminPageModel : PageModel
     [TempData]
     public string? Problem { get; set; }
 
+    /// <summary>Set by the confirm step's own form: the destructive change was seen and confirmed.</summary>
+    [BindProperty]
+    public bool Confirmed { get; set; }
+
+    /// <summary>The confirm step this POST answers with instead of the change, when it is not yet confirmed.</summary>
+    public ConfirmStep? Confirm { get; private set; }
+
     protected IStringLocalizer<AdminText> Text => HttpContext.RequestServices.GetRequiredService<IStringLocalizer<AdminText>>();
 
     /// <summary>The administrator, as every audit row of a console change names them.</summary>
@@ -40,6 +47,18 @@ public abstract class AdminPageModel : PageModel
         return Redirect(Here());
     }
 
+    /// <summary>
+    /// A destructive change is confirmed on the server, not by a script's <c>confirm()</c>: the first POST changes nothing
+    /// and shows a page that names what will happen, with one form that posts the same fields again with
+    /// <c>Confirmed=true</c> (it works without JavaScript and is step-up and anti-forgery checked like any POST).
+    /// </summary>
+    protected PageResult AskFirst(string question, string consequence, params (string Name, string? Value)[] fields)
+    {
+        Confirm = new ConfirmStep(question, consequence, Request.Path + Request.QueryString.ToUriComponent(),
+            [.. fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value ?? ""))], Here());
+        return Page();
+    }
+
     /// <summary>This page again, as a GET: the query without the form's handler.</summary>
     protected string Here()
     {
@@ -48,3 +67,6 @@ public abstract class AdminPageModel : PageModel
         return Request.Path + query.ToUriComponent();
     }
 }
+
+/// <summary>What a confirm step shows: the question, what will happen, the form to post again and where "Cancel" goes.</summary>
+public sealed record ConfirmStep(string Question, string Consequence, string Action, IReadOnlyList<KeyValuePair<string, string>> Fields, string CancelUrl);

@@ -69,6 +69,11 @@ public sealed class DefencesModel(UserDirectory directory, Lockout lockout, Lock
         {
             return Refused(Text["That is not an IP address."]);
         }
+        if (!Confirmed)
+        {
+            return AskFirst(Text["Reset the defences for {0}?", address],
+                Text["Its recent failures are forgotten: no proof of work is asked and its rate-limit windows start afresh."], ("Address", address));
+        }
         await addresses.ResetAsync(address, Actor, ClientInfo.IpOf(HttpContext), ct);
         return Done(Text["Reset {0}: no proof of work, fresh rate-limit windows.", address]);
     }

@@ -24,7 +24,16 @@ public sealed class PairsModel(PairService pairs) : AdminPageModel
     [BindProperty]
     public string? Csv { get; set; }
 
+    /// <summary>Pairs per page of the list.</summary>
+    public const int PageSize = 50;
+
+    [BindProperty(SupportsGet = true, Name = "p")]
+    public int PageNumber { get; set; } = 1;
+
     public List<PairSummary> Pairs { get; private set; } = [];
+
+    /// <summary>Whether a page after this one exists (one more row than a page is read to know).</summary>
+    public bool HasMore { get; private set; }
 
     public sealed record PreviewLine(int Line, string Advisor, string Client, string? Error);
 
@@ -38,8 +47,19 @@ public sealed class PairsModel(PairService pairs) : AdminPageModel
         return pair is null ? Refused(Describe(error)) : Done(Text["Paired {0} with {1}.", Advisor!.Trim(), Client!.Trim()]);
     }
 
-    public async Task<IActionResult> OnPostRemoveAsync(CancellationToken ct) =>
-        await pairs.RemoveAsync(PairId, Actor, ct) ? Done(Text["Pair removed."]) : Refused(Text["No such pair."]);
+    public async Task<IActionResult> OnPostRemoveAsync(CancellationToken ct)
+    {
+        if (await pairs.FindAsync(PairId, ct) is not { } pair)
+        {
+            return Refused(Text["No such pair."]);
+        }
+        if (!Confirmed)
+        {
+            return AskFirst(Text["Remove the pair {0} and {1}?", pair.Advisor, pair.Client],
+                Text["Neither sees the other's words any more, and a call between them can no longer be verified."], ("PairId", pair.Id.ToString()));
+        }
+        return await pairs.RemoveAsync(PairId, Actor, ct) ? Done(Text["Pair removed."]) : Refused(Text["No such pair."]);
+    }
 
     /// <summary>Checks every line and shows what an import would do; nothing is created (a POST only because the file is large).</summary>
     public async Task<IActionResult> OnPostPreviewAsync(CancellationToken ct)
@@ -115,11 +135,33 @@ public sealed class PairsModel(PairService pairs) : AdminPageModel
         _ => Text["These two are already paired."],
     };
 
+    /// <summary>One page, searched and paged in the database (the console once read every pair and filtered 500 in memory).</summary>
     private async Task LoadAsync(CancellationToken ct)
     {
-        var all = await pairs.ListAsync(ct);
+        PageNumber = Math.Clamp(PageNumber, 1, 100_000);
         var q = Search?.Trim();
-        Pairs = string.IsNullOrEmpty(q) ? [.. all.Take(500)]
-            : [.. all.Where(p => p.Advisor.Contains(q, StringComparison.OrdinalIgnoreCase) || p.Client.Contains(q, StringComparison.OrdinalIgnoreCase)).Take(500)];
+        // A term no username can hold finds nothing without a query (and PostgreSQL refuses a NUL: the fuzzer's 500).
+        if (!string.IsNullOrEmpty(q) && (q.Length > 64 || q.Any(char.IsControl) || !IsWellFormed(q)))
+        {
+            Pairs = [];
+            return;
+        }
+        var rows = await pairs.SearchAsync(q, (PageNumber - 1) * PageSize, PageSize + 1, ct);
+        HasMore = rows.Count > PageSize;
+        Pairs = [.. rows.Take(PageSize)];
+    }
+
+    /// <summary>No lone surrogate: Unicode normalisation (the names' canonical form) refuses one.</summary>
+    private static bool IsWellFormed(string value)
+    {
+        try
+        {
+            _ = value.Normalize(System.Text.NormalizationForm.FormKC);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 }

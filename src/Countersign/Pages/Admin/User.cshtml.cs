@@ -56,7 +56,8 @@ public sealed class UserModel(UserDirectory directory, AccountAdmin accounts, Se
     }
 
     public Task<IActionResult> OnPostDisableAsync(CancellationToken ct) => WithUserAsync(async user =>
-        await accounts.SetDisabledAsync(user, true, Actor, ct) ? Done(Text["Disabled; the account's sessions are ended."]) : Refused(LastAdministrator));
+        !Confirmed ? AskFirst(Text["Disable {0}?", user.UserName!], Text["The account cannot sign in, and every session it has is ended now."])
+        : await accounts.SetDisabledAsync(user, true, Actor, ct) ? Done(Text["Disabled; the account's sessions are ended."]) : Refused(LastAdministrator));
 
     public Task<IActionResult> OnPostEnableAsync(CancellationToken ct) => WithUserAsync(async user =>
     {
@@ -83,11 +84,20 @@ public sealed class UserModel(UserDirectory directory, AccountAdmin accounts, Se
         {
             return Refused(Text["No such role."]);
         }
+        if (!Confirmed)
+        {
+            return AskFirst(Text["Take the role {0} away from {1}?", Role, user.UserName!], Text["Whatever the role allows stops at the account's next request."], ("Role", Role));
+        }
         return await accounts.RemoveRoleAsync(user, Role, Actor, ct) ? Done(Text["Role {0} taken away.", Role]) : Refused(LastAdministrator);
     });
 
     public Task<IActionResult> OnPostResetFactorsAsync(CancellationToken ct) => WithUserAsync(async user =>
     {
+        if (!Confirmed)
+        {
+            return AskFirst(Text["Reset {0}'s second factors?", user.UserName!],
+                Text["The authenticator app, the recovery codes and the passkeys are removed and the account's sessions end; the user signs in with the password alone and sets up a second factor again."]);
+        }
         // The administrator's own cookie session survives a reset of their own factors; everyone else's ends.
         var keep = user.Id == User.UserId() ? User.SessionId() : null;
         await factors.RemoveAsync(user, "admin_console", keep, ClientInfo.From(HttpContext), passkeysToo: true, Actor, ct);
@@ -95,12 +105,17 @@ public sealed class UserModel(UserDirectory directory, AccountAdmin accounts, Se
     });
 
     public Task<IActionResult> OnPostRevokeSessionAsync(CancellationToken ct) => WithUserAsync(async user =>
-        await admin.RevokeSessionAsync(user, SessionId, Actor, ClientInfo.IpOf(HttpContext), ct)
+        !Confirmed ? AskFirst(Text["End this session of {0}?", user.UserName!], Text["The device that holds it is signed out at its next request."], ("SessionId", SessionId.ToString()))
+        : await admin.RevokeSessionAsync(user, SessionId, Actor, ClientInfo.IpOf(HttpContext), ct)
             ? Done(Text["Session ended."])
             : Refused(Text["That session has already ended."]));
 
     public Task<IActionResult> OnPostRevokeAllAsync(CancellationToken ct) => WithUserAsync(async user =>
     {
+        if (!Confirmed)
+        {
+            return AskFirst(Text["End every session of {0}?", user.UserName!], Text["Every browser and device signed in as this account is signed out at its next request."]);
+        }
         var ended = await admin.RevokeAllSessionsAsync(user, Actor, ClientInfo.IpOf(HttpContext), ct);
         return Done(Text["{0} session(s) ended.", ended]);
     });

@@ -18,7 +18,8 @@ namespace Countersign.Pages;
 /// <c>reauth_time</c> (Admin/StepUp.cs). The session itself (its <c>sid</c>) is kept: this is not a new sign-in.
 /// </summary>
 [Authorize(Policy = Policies.BrowserSession)]
-public sealed class ReauthModel(SignInCore signIn, TimeProvider time, IStringLocalizer<ReauthText> text) : PageModel
+public sealed class ReauthModel(SignInCore signIn, TimeProvider time, IStringLocalizer<ReauthText> text,
+    IStringLocalizer<AccountText> signInText) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -66,7 +67,8 @@ public sealed class ReauthModel(SignInCore signIn, TimeProvider time, IStringLoc
             AuditDetail.Of(new { factor, session_id = User.SessionId() }))), ct);
         if (!outcome.Succeeded)
         {
-            var refusal = SignInPageText.For(outcome);
+            var refusal = SignInPageText.For(outcome, signInText);
+
             if (refusal.RetryAfter is { } wait)
             {
                 Response.Headers.RetryAfter = SignInProblems.Seconds(wait).ToString(CultureInfo.InvariantCulture);

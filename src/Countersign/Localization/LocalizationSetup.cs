@@ -44,7 +44,9 @@ public static class LocalizationSetup
     /// <summary>
     /// The signed-in user's language, read for pages only: an API call or a proxy check pays no query for words it
     /// never shows. Read on each page view rather than kept in the cookie, so a change on one device shows on the
-    /// others at their next page.
+    /// others at their next page. The account is found by key and tracked, so the page's own
+    /// <c>UserManager.FindByIdAsync</c> (Identity's EF store calls <c>DbSet.FindAsync</c>) is answered from the request's
+    /// context without a second query: one read of the account per page view, not one for the words and one for the page.
     /// </summary>
     private sealed class UserSettingProvider : RequestCultureProvider
     {
@@ -57,9 +59,8 @@ public static class LocalizationSetup
                 return null;
             }
             var db = context.RequestServices.GetRequiredService<CountersignDb>();
-            var language = await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => u.Language)
-                .FirstOrDefaultAsync(context.RequestAborted);
-            return IsSupported(language) ? new ProviderCultureResult(language) : null;
+            var user = await db.Users.FindAsync([userId], context.RequestAborted);
+            return IsSupported(user?.Language) ? new ProviderCultureResult(user!.Language) : null;
         }
     }
 

@@ -153,6 +153,37 @@ public abstract class LanguageSuite(TestServer server) : ApiSuiteBase(server)
         Assert.Contains("<html lang=\"en\">", plain.Page, StringComparison.Ordinal);
     }
 
+    /// <summary>A seeded fuzz of the one input the language adds: <c>ui_locales</c>, alone and inside a return address.</summary>
+    [Fact]
+    public async Task Fuzzed_ui_locales_never_fail_a_page_and_pick_only_a_language_we_speak()
+    {
+        var random = new Random(20261202);
+        string[] pieces = ["fr", "FR", "fr-CA", "en", "de", "-", "--", " ", "  ", "\t", "%", "%20", "&", "=", "é", "\u202e", "\0", "x-", "zh-Hant-TW", "*", ";q=0.5", "+"];
+        string Locales() => string.Concat(Enumerable.Range(0, random.Next(0, 12)).Select(_ => random.Next(4) == 0
+            ? new string((char)random.Next(1, 0xD7FF), random.Next(1, 300)) : pieces[random.Next(pieces.Length)]));
+        using var browser = new BrowserSession(Server.BaseAddress);
+        var token = await browser.TokenAsync("/login");
+        for (var i = 0; i < 150; i++)
+        {
+            var locales = Locales();
+            var back = "/connect/authorize?client_id=x&ui_locales=" + Uri.EscapeDataString(locales);
+            HttpResponseMessage[] responses =
+            [
+                await browser.Client.GetAsync("/connect/logout/confirm?ui_locales=" + Uri.EscapeDataString(locales)),
+                await browser.Client.GetAsync("/login?ReturnUrl=" + Uri.EscapeDataString(back)),
+                await browser.PostFormAsync("/login", token, ("Username", "nobody"), ("Password", "x"), ("ReturnUrl", back)),
+            ];
+            foreach (var response in responses)
+            {
+                Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} for ui_locales {locales}");
+                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
+                {
+                    Assert.Matches("<html lang=\"(en|fr)\">", await response.Content.ReadAsStringAsync());
+                }
+            }
+        }
+    }
+
     [Fact]
     public async Task A_french_user_signs_out_in_french()
     {

@@ -1,3 +1,4 @@
+using Countersign.Operations;
 using Countersign.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -9,7 +10,7 @@ namespace Countersign.Audit;
 /// transaction commits (never for a change that rolled back); refusals that leave no audit row (a proof of
 /// work asked for or rejected) are logged where they happen.
 /// </summary>
-public sealed partial class SecurityEvents(ILogger<SecurityEvents> logger)
+public sealed partial class SecurityEvents(ILogger<SecurityEvents> logger, CountersignMetrics metrics)
 {
     /// <summary>Event ids, stable for alert rules.</summary>
     public static class Ids
@@ -45,6 +46,7 @@ public sealed partial class SecurityEvents(ILogger<SecurityEvents> logger)
 
     private void Log(AuditEvent row)
     {
+        metrics.AuditEvent(row.Action);
         switch (row.Action)
         {
             case AuditActions.RefreshReuseDetected:

@@ -15,7 +15,8 @@ namespace Countersign.CallVerification;
 /// other sites' WebSocket and negotiate requests from carrying it, and no CORS policy lets them read.
 /// </summary>
 [Authorize(Policy = Policies.LiveSession)]
-public sealed class CallsHub(PairService pairs, CallNotices notices, LocalConnections connections, TimeProvider time) : Hub
+public sealed class CallsHub(PairService pairs, CallNotices notices, LocalConnections connections, CountersignMetrics metrics,
+    TimeProvider time) : Hub
 {
     public const string Path = "/hubs/calls";
 
@@ -31,7 +32,9 @@ public sealed class CallsHub(PairService pairs, CallNotices notices, LocalConnec
             await pairs.MarkOnlineAsync(userId);
             await MarkActiveAsync(userId);
             await Clients.Caller.SendAsync("words", await pairs.ForUserAsync(userId, null, 0, 200), time.GetUtcNow());
+            metrics.WordsPushed(1);
             await base.OnConnectedAsync();
+            metrics.HubConnected();
         }
         catch
         {
@@ -80,6 +83,8 @@ public sealed class CallsHub(PairService pairs, CallNotices notices, LocalConnec
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         connections.Remove(Context.ConnectionId);
+        // SignalR calls this only for a connection whose OnConnectedAsync succeeded, so the gauge stays balanced.
+        metrics.HubDisconnected();
         return base.OnDisconnectedAsync(exception);
     }
 

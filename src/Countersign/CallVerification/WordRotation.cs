@@ -13,7 +13,7 @@ namespace Countersign.CallVerification;
 /// </summary>
 internal sealed partial class WordRotation(
     IServiceScopeFactory scopes, IHubContext<CallsHub> hub, LocalConnections connections, IOptionsMonitor<CallVerificationOptions> options,
-    TimeProvider time, ILogger<WordRotation> logger) : BackgroundService
+    CountersignMetrics metrics, TimeProvider time, ILogger<WordRotation> logger) : BackgroundService
 {
     /// <summary>How often idle connections are looked for between rotations.</summary>
     public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(5);
@@ -168,6 +168,7 @@ internal sealed partial class WordRotation(
         // of connections (10,000 users: p50 13.7 s; see docs/benchmarks.md).
         await Task.WhenAll(live.SelectMany(user => user.Value.Select(connectionId =>
             hub.Clients.Client(connectionId).SendAsync("words", batch.Views.GetValueOrDefault(user.Key) ?? [], now, ct))));
+        metrics.WordsPushed(live.Sum(user => user.Value.Count));
         // After the words: presence marks and the "words shown" audit.
         await Task.WhenAll(live.Keys.Select(pairs.MarkOnlineAsync));
         await pairs.RecordShownAsync(batch, ct);

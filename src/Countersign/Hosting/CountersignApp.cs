@@ -57,6 +57,7 @@ public static class CountersignApp
         builder.AddOidc();
         builder.AddAdmin();
         builder.AddOperations();
+        builder.AddMetrics();
         builder.AddClientAddress();
         builder.AddHttpHardening();
         builder.AddConnectionLimits();

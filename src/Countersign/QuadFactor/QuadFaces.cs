@@ -1,4 +1,5 @@
 using Countersign.Face;
+using Countersign.Operations;
 using Countersign.Secrets;
 using Countersign.SignIn;
 using Microsoft.Extensions.Options;
@@ -58,7 +59,7 @@ public sealed class FaceProbe(byte[] image)
 /// The face against the enrolled template, at the engine's calibrated threshold. It does no liveness detection (a
 /// photo of the user passes), which is why it is one factor of four and never one alone (NIST SP 800-63B §3.2.3).
 /// </summary>
-public sealed class FaceCheck(QuadEnrolments enrolments, QuadFaces faces, SecretStore secrets) : IFactorCheck
+public sealed class FaceCheck(QuadEnrolments enrolments, QuadFaces faces, SecretStore secrets, CountersignMetrics metrics) : IFactorCheck
 {
     public string Factor => Factors.Face;
 
@@ -78,7 +79,9 @@ public sealed class FaceCheck(QuadEnrolments enrolments, QuadFaces faces, Secret
             return "face_template_outdated";
         }
         probe.Compared = true;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var result = await faces.VerifyAsync(template, probe.Image, ct);
+        metrics.FaceVerified(!result.Succeeded ? "error" : result.Value.Match ? "match" : "no_match", System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return !result.Succeeded ? "face_" + result.Error!.Value.Code() : result.Value.Match ? null : "wrong_face";
     }
 }

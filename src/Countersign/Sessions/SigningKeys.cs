@@ -12,8 +12,19 @@ namespace Countersign.Sessions;
 /// </summary>
 public sealed class SigningKeys(IServiceScopeFactory scopes, TimeProvider time)
 {
+    /// <summary>
+    /// How often a token with an unknown key id may make this node look in the database again. Short, because a
+    /// node restarted after <c>keys rotate</c> signs with the new key at once and every other node must accept its
+    /// tokens from the first one (the cluster tests measure it); long enough that a flood of made-up key ids costs
+    /// one small query a second.
+    /// </summary>
+    private static readonly TimeSpan ReloadInterval = TimeSpan.FromSeconds(1);
+
     private volatile List<ECDsaSecurityKey> _keys = [];
-    private long _lastReloadTicks;
+
+    /// <summary>The last reload an unknown key id asked for. Not the start-up load: a node just started must still
+    /// look when the first token signed with a key newer than its start arrives.</summary>
+    private long _lastReloadTicks = long.MinValue / 2;
 
     public SigningCredentials Current =>
         new(_keys.Count > 0 ? _keys[^1] : throw new InvalidOperationException("Signing keys are not loaded yet."),
@@ -50,15 +61,15 @@ public sealed class SigningKeys(IServiceScopeFactory scopes, TimeProvider time)
     }
 
     /// <summary>
-    /// Another node may have added a key this one has not seen: look again, at most every 30 s, so a
-    /// flood of tokens with made-up key ids cannot turn into a flood of database queries.
+    /// Another node may have added a key this one has not seen: look again, at most once per
+    /// <see cref="ReloadInterval"/>, so a flood of tokens with made-up key ids cannot turn into a flood of database queries.
     /// </summary>
     public IEnumerable<SecurityKey> Resolve(string? kid)
     {
         var known = _keys.Where(k => k.KeyId == kid).ToList();
         var now = time.GetUtcNow().UtcTicks;
         var last = Interlocked.Read(ref _lastReloadTicks);
-        if (known.Count == 0 && now - last > TimeSpan.TicksPerSecond * 30
+        if (known.Count == 0 && now - last > ReloadInterval.Ticks
             && Interlocked.CompareExchange(ref _lastReloadTicks, now, last) == last)
         {
             LoadAsync().GetAwaiter().GetResult();
@@ -95,6 +106,5 @@ public sealed class SigningKeys(IServiceScopeFactory scopes, TimeProvider time)
             ecdsa.ImportPkcs8PrivateKey(secrets.Unprotect(SecretStore.SigningKeyPurpose, row.ProtectedPrivateKey), out _);
             return new ECDsaSecurityKey(ecdsa) { KeyId = row.Id };
         }).ToList();
-        Interlocked.Exchange(ref _lastReloadTicks, time.GetUtcNow().UtcTicks);
     }
 }

@@ -3,6 +3,7 @@ using System.Linq.Expressions;
 using Countersign.Accounts;
 using Countersign.Audit;
 using Countersign.Defences;
+using Countersign.Operations;
 using Countersign.Sessions;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
@@ -95,6 +96,9 @@ public sealed class SignInCore(
     /// <summary>Checks the attempt and, when it passes, runs <paramref name="onSuccess"/> in the same transaction as the audit.</summary>
     public async Task<SignInOutcome> CheckAsync(SignInAttempt attempt, SuccessStep onSuccess, CancellationToken ct = default)
     {
+        // One span per attempt for OTLP tracing (Metrics:OtlpEndpoint); null, and free, when nothing listens.
+        using var span = CountersignMetrics.Tracing.StartActivity("countersign.signin");
+        span?.SetTag("countersign.signin.channel", attempt.Channel);
         var trace = new SignInTrace(attempt, Stopwatch.GetTimestamp(), defences.Protections(solved: false));
 
         // 1. Rate limit per address, before anything costs the server.

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Countersign.Audit;
+using Countersign.Operations;
 using Countersign.Storage;
 
 namespace Countersign.SignIn;
@@ -31,7 +32,7 @@ public sealed record SignInTrace(SignInAttempt Attempt, long Started, List<strin
 /// security events for the server log.
 /// </summary>
 public sealed class SignInRecorder(CountersignDb db, AuditLog audit, AttemptLog attempts, SignInDefences defences, SecurityEvents events,
-    TimeProvider time)
+    CountersignMetrics metrics, TimeProvider time)
 {
     /// <summary>A refusal before any credential was checked (rate limit, proof of work, lock), or a 417.</summary>
     public SignInOutcome Refused(SignInTrace trace, string reason, SignInOutcome outcome)
@@ -70,7 +71,13 @@ public sealed class SignInRecorder(CountersignDb db, AuditLog audit, AttemptLog 
 
     public void Succeeded(SignInTrace trace) => Log(trace, "success", "ok");
 
-    private void Log(SignInTrace trace, string result, string reason) =>
+    private void Log(SignInTrace trace, string result, string reason)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(trace.Started);
         attempts.Write(new Attempt(time.GetUtcNow(), trace.Username, result, reason, trace.HashMode, trace.Protections,
-            Math.Round(Stopwatch.GetElapsedTime(trace.Started).TotalMilliseconds, 2), trace.Attempt.Client.Ip));
+            Math.Round(elapsed.TotalMilliseconds, 2), trace.Attempt.Client.Ip));
+        metrics.SignIn(result, reason, elapsed);
+        // The span SignInCore opened, when a tracer listens.
+        Activity.Current?.SetTag("countersign.signin.result", result).SetTag("countersign.signin.reason", reason);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Countersign.Accounts;
+using Countersign.Operations;
 using Countersign.Secrets;
 using Countersign.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -17,7 +18,8 @@ public sealed record TotpEnrolment(string Secret, string OtpauthUri, string QrPn
 /// the user's app has it. Replay is refused with one conditional update on the last accepted step, which is
 /// atomic on one node or many.
 /// </summary>
-public sealed class TotpService(CountersignDb db, SecretStore secrets, IOptionsMonitor<TotpOptions> options, TimeProvider time)
+public sealed class TotpService(CountersignDb db, SecretStore secrets, IOptionsMonitor<TotpOptions> options, CountersignMetrics metrics,
+    TimeProvider time)
 {
     public Task<bool> IsEnabledAsync(Guid userId, CancellationToken ct = default) =>
         db.TotpAuthenticators.AnyAsync(t => t.UserId == userId && t.ConfirmedAt != null, ct);
@@ -134,9 +136,14 @@ public sealed class TotpService(CountersignDb db, SecretStore secrets, IOptionsM
         }
         // RFC 6238 §5.2: "the verifier MUST NOT accept the second attempt of the same OTP". Of two requests
         // with one code, on any node, the database lets exactly one move LastStep forward.
-        return await db.TotpAuthenticators
+        var claimed = await db.TotpAuthenticators
             .Where(t => t.UserId == userId && t.LastStep < step)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.LastStep, step), ct) == 1;
+        if (!claimed)
+        {
+            metrics.TotpReplay();
+        }
+        return claimed;
     }
 
     private TotpEnrolment Describe(User user, byte[] secret)

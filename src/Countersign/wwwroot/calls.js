@@ -17,8 +17,11 @@ const periodMs = Number(root.dataset.period) * 1000;
 const format = (template, value) => template.replace('{0}', () => String(value));
 const pairElements = id => document.querySelectorAll(`.pair[data-pair-id="${id}"]`);
 
+// A WebSocket straight away, without SignalR's negotiate request: behind a load balancer without sticky
+// sessions the negotiate and the socket could reach different nodes, and the socket would be refused
+// (docs/operations.md, "Deploying N nodes").
 const connection = new signalR.HubConnectionBuilder()
-  .withUrl('/hubs/calls')
+  .withUrl('/hubs/calls', { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets })
   .withAutomaticReconnect()
   .build();
 

@@ -113,11 +113,20 @@ public sealed class CallsHubTests(HubNodes nodes) : ApiSuiteBase(nodes.A), IClas
 
         public string Token { get; }
 
-        public Listener(Uri node, string token)
+        /// <param name="webSocketsOnly">Connect as calls.js does: a WebSocket straight away, no negotiate request first.</param>
+        public Listener(Uri node, string token, bool webSocketsOnly = false)
         {
             Token = token;
             Connection = new HubConnectionBuilder()
-                .WithUrl(new Uri(node, "hubs/calls"), o => o.AccessTokenProvider = () => Task.FromResult<string?>(token))
+                .WithUrl(new Uri(node, "hubs/calls"), o =>
+                {
+                    o.AccessTokenProvider = () => Task.FromResult<string?>(token);
+                    if (webSocketsOnly)
+                    {
+                        o.SkipNegotiation = true;
+                        o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                    }
+                })
                 .Build();
             // "words" carries the pairs and the server's time (pages count down by the server's clock).
             Connection.On<JsonElement, DateTimeOffset>("words", (w, _) => Words.Enqueue(w));

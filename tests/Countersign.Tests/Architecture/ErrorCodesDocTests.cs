@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Countersign.Operations;
+using Countersign.Tests.Infrastructure;
 
 namespace Countersign.Tests.Architecture;
 
@@ -11,12 +12,7 @@ public sealed partial class ErrorCodesDocTests
     {
         var codes = typeof(ErrorCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Select(f => (string)f.GetValue(null)!).ToHashSet();
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(root.FullName, "Countersign.slnx")))
-        {
-            root = root.Parent!;
-        }
-        var documented = Row().Matches(File.ReadAllText(Path.Combine(root.FullName, "docs", "errors.md")))
+        var documented = Row().Matches(File.ReadAllText(Path.Combine(Repository.Root, "docs", "errors.md")))
             .Select(m => m.Groups[1].Value).ToHashSet();
         Assert.Empty(codes.Except(documented));
         Assert.Empty(documented.Except(codes));

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Countersign.Hosting;
+using Countersign.Tests.Infrastructure;
 
 namespace Countersign.Tests.Architecture;
 
@@ -51,7 +52,7 @@ public sealed partial class FeatureBoundaryTests
     [Fact]
     public void Features_use_only_the_folders_below_them()
     {
-        var source = Path.Combine(RepoRoot(), "src", "Countersign");
+        var source = Path.Combine(Repository.Root, "src", "Countersign");
         var folders = Directory.GetDirectories(source).Select(Path.GetFileName).OfType<string>()
             .Where(f => f is not ("bin" or "obj" or "wwwroot" or "ClientLibs")).ToList();
         var typesByFolder = typeof(CountersignApp).Assembly.GetTypes()
@@ -108,15 +109,6 @@ public sealed partial class FeatureBoundaryTests
         Allowed[folder].Contains(other) || (!Foundation.Contains(folder) && Foundation.Contains(other) && other != "Storage")
         || (!Foundation.Contains(folder) && other == "Storage");
 
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Countersign.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("Countersign.slnx not found above " + AppContext.BaseDirectory);
-    }
 
     /// <summary>Comments and string literals (a Data Protection purpose names its feature, and uses nothing).</summary>
     [GeneratedRegex(@"//[^\n]*|/\*.*?\*/|""(?:[^""\\\n]|\\.)*""", RegexOptions.Singleline)]

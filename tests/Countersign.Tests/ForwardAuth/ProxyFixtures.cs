@@ -34,7 +34,7 @@ public class ProxiedServer() : ForwardAuthServer(Database.Sqlite, StateStore.Mem
         await _echo.StartAsync();
         var echo = new Uri(_echo.Urls.First()).Port;
         var countersign = $"127.0.0.1:{BaseAddress.Port}";
-        var root = RepoRoot();
+        var root = Repository.Root;
 
         // nginx: the shipped server blocks, included from a wrapper that keeps pid, logs and temp files in the folder.
         var nginxPort = FreePort();
@@ -140,15 +140,6 @@ public class ProxiedServer() : ForwardAuthServer(Database.Sqlite, StateStore.Mem
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Countersign.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("Countersign.slnx not found above the test binaries.");
-    }
 
     /// <summary>The app behind the proxies: 200 with what it received, and the path as an app would act on it.</summary>
     private static WebApplication EchoApp()

@@ -24,7 +24,7 @@ public class QuadServer(Database database = Database.Sqlite, StateStore store = 
     private readonly string _certificateFolder = Directory.CreateTempSubdirectory("countersign-quad-").FullName;
 
     /// <summary>Photos of DeepFace's test set, as the face tests use them: 38 and 41 one person, 39 that person again, 2 someone else.</summary>
-    public static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(RepositoryRoot(), "..", "shared", "faces", "deepface", name + ".jpg"));
+    public static byte[] Photo(string name) => File.ReadAllBytes(Path.Combine(Repository.Root, "..", "shared", "faces", "deepface", name + ".jpg"));
 
     public static readonly Lazy<byte[]> Enrolled = new(() => Photo("img41"));
     public static readonly Lazy<byte[]> Genuine = new(() => Photo("img38"));
@@ -157,17 +157,6 @@ public class QuadServer(Database database = Database.Sqlite, StateStore store = 
         return await http.PostAsJsonAsync("/api/auth/login", new { username, password });
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Countersign.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException("the repository root (Countersign.slnx) is not above " + AppContext.BaseDirectory);
-    }
 }
 
 public sealed record QuadUser(string Username, ECDsa Key, byte[] TotpSecret)

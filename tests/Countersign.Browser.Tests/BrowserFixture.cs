@@ -55,9 +55,10 @@ public class BrowserFixture : IAsyncLifetime
     public static async Task SignInAsync(IPage page, string name)
     {
         await page.GotoAsync("/login");
-        await page.GetByLabel("Username").FillAsync(name);
-        await page.GetByLabel("Password").FillAsync(Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        // By the fields' ids, not their labels: the page may be in French (AccessibilityScenario).
+        await page.Locator("#username").FillAsync(name);
+        await page.Locator("#password").FillAsync(Password);
+        await page.Locator("form.card button[type=submit]").ClickAsync();
         await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
     }
 
@@ -76,8 +77,9 @@ public class BrowserFixture : IAsyncLifetime
     /// </summary>
     public static async Task SignOutAsync(IPage page)
     {
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.GetByRole(AriaRole.Heading, new() { Name = "Signed out" }).WaitForAsync(new() { Timeout = 90_000 });
+        // The header's sign-out button and, after it, the header's own link to sign in again: in any language.
+        await page.Locator("header nav form button[type=submit]").ClickAsync();
+        await page.Locator("header nav a[href='/login']").WaitForAsync(new() { Timeout = 90_000 });
     }
 
     public async Task DisposeAsync()

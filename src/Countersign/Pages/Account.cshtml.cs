@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Options;
 
 namespace Countersign.Pages;
 
@@ -24,7 +25,8 @@ namespace Countersign.Pages;
 public sealed class AccountModel(
     UserManager<Accounts.User> users, SessionService sessions, TotpService totp, RecoveryCodes recoveryCodes, SecondFactorAdmin factors,
     Storage.CountersignDb db, Audit.AuditLog audit, Accounts.AccountAdmin accounts, Defences.RateLimiter limiter,
-    ForwardAuth.DeviceService devices, Oidc.OidcClients oidcClients, PasswordChange passwords, IStringLocalizer<AccountText> text) : PageModel
+    ForwardAuth.DeviceService devices, Oidc.OidcClients oidcClients, PasswordChange passwords, IStringLocalizer<AccountText> text,
+    IOptionsMonitor<Accounts.PasswordPolicyOptions> policy) : PageModel
 {
     public const string SuccessKey = "AccountSuccess";
     private const string ErrorKey = "AccountError";
@@ -231,7 +233,8 @@ public sealed class AccountModel(
         }, ct);
         if (!result.Policy.Succeeded)
         {
-            return Failed(string.Join(" ", result.Policy.Errors.Select(e => e.Description)));
+            return Failed(string.Join(" ", PasswordErrorText.Describe(result.Policy.Errors, text, policy.CurrentValue))
+);
         }
         if (result.NoProof)
         {

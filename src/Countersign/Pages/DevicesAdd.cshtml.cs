@@ -4,6 +4,7 @@ using Countersign.Operations;
 using Countersign.SignIn;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Localization;
 using Microsoft.Extensions.Options;
 
 namespace Countersign.Pages;
@@ -14,7 +15,7 @@ namespace Countersign.Pages;
 /// device goes straight on to <c>rd</c>, when that is a configured service over https, or to the account page.
 /// </summary>
 public sealed class DevicesAddModel(DeviceService devices, Verifier verifier, Redirects redirects, IOptionsSnapshot<ForwardAuthOptions> options,
-    UiText text) : PageModel
+    UiText text, IStringLocalizer<AccountText> signInText) : PageModel
 {
     [BindProperty]
     public string? Username { get; set; }
@@ -54,7 +55,8 @@ public sealed class DevicesAddModel(DeviceService devices, Verifier verifier, Re
             {
                 Response.Headers.RetryAfter = SignInProblems.Seconds(wait).ToString(CultureInfo.InvariantCulture);
             }
-            return Fail(status, status == StatusCodes.Status401Unauthorized ? text.DeviceFailure : SignInPageText.For(added.Outcome).Message);
+            return Fail(status, status == StatusCodes.Status401Unauthorized ? text.DeviceFailure : SignInPageText.For(added.Outcome, signInText).Message
+);
         }
         DeviceCookies.Issue(Response, added.Cookie, options.Value);
         return Redirect(await redirects.AfterSignInAsync(Rd));

@@ -92,7 +92,7 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
         StepToken = null;
         if (string.IsNullOrEmpty(Username) || string.IsNullOrEmpty(Password))
         {
-            return Fail(StatusCodes.Status400BadRequest, SignInPageText.InvalidCredentials);
+            return Fail(StatusCodes.Status400BadRequest, SignInPageText.InvalidCredentials(text));
         }
         var solution = Request.Form["altcha"].ToString();
         var outcome = await signIn.SignInAsync(new SignInAttempt
@@ -122,7 +122,7 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
         StepToken = null;
         if (await steps.SpendAsync(token) is not { } userId)
         {
-            return Fail(StatusCodes.Status400BadRequest, "That sign-in took too long. Please start again.");
+            return Fail(StatusCodes.Status400BadRequest, text["That sign-in took too long. Please start again."]);
         }
         var code = (Code ?? "").Trim();
         var isTotp = code.Length == 6 && code.All(char.IsAsciiDigit);
@@ -157,7 +157,8 @@ public sealed class LoginModel(SignInCore signIn, ClientFailures clientFailures,
 
     private async Task<PageResult> RefuseAsync(SignInOutcome outcome)
     {
-        var refusal = SignInPageText.For(outcome);
+        var refusal = SignInPageText.For(outcome, text);
+
         AddressFailed = await clientFailures.RequireCaptchaAsync(Client.Ip);
         if (refusal.Challenge)
         {

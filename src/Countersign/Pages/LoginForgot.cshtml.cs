@@ -8,6 +8,7 @@ using Countersign.SignIn;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Options;
 
 namespace Countersign.Pages;
 
@@ -18,7 +19,7 @@ namespace Countersign.Pages;
 /// recovered here, and the page says to ask an administrator, without saying which accounts have them.
 /// </summary>
 public sealed class LoginForgotModel(SignInCore signIn, AccountAdmin accounts, ClientFailures clientFailures, Captcha captcha,
-    IStringLocalizer<AccountText> text) : PageModel
+    IStringLocalizer<AccountText> text, IOptionsMonitor<PasswordPolicyOptions> policyOptions) : PageModel
 {
     public const string Channel = "password_reset";
 
@@ -64,7 +65,8 @@ public sealed class LoginForgotModel(SignInCore signIn, AccountAdmin accounts, C
         var policy = await accounts.CheckPasswordAsync(new User { UserName = UsernameValidator.IsPlausible(Username) ? Username : null }, NewPassword);
         if (!policy.Succeeded)
         {
-            return await RefuseAsync(StatusCodes.Status400BadRequest, null, [.. policy.Errors.Select(e => e.Description)]);
+            return await RefuseAsync(StatusCodes.Status400BadRequest, null, PasswordErrorText.Describe(policy.Errors, text, policyOptions.CurrentValue)
+);
         }
         var client = ClientInfo.From(HttpContext);
         var solution = Request.Form["altcha"].ToString();
@@ -91,7 +93,7 @@ public sealed class LoginForgotModel(SignInCore signIn, AccountAdmin accounts, C
             TempData[LoginModel.NoticeKey] = text["Your password is reset, and every session of your account was signed out. Sign in with the new password."].Value;
             return RedirectToPage("/Login");
         }
-        var refusal = SignInPageText.For(outcome);
+        var refusal = SignInPageText.For(outcome, text);
         if (refusal.RetryAfter is { } wait)
         {
             Response.Headers.RetryAfter = SignInProblems.Seconds(wait).ToString(CultureInfo.InvariantCulture);

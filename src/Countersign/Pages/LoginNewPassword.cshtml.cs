@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Localization;
+using Microsoft.Extensions.Options;
 
 namespace Countersign.Pages;
 
@@ -18,7 +19,7 @@ namespace Countersign.Pages;
 /// apply as on any sign-in.
 /// </summary>
 public sealed class LoginNewPasswordModel(StepTokens steps, SignInCore signIn, AccountAdmin accounts, UserManager<User> users,
-    IStringLocalizer<AccountText> text, IStringLocalizer<MoreText> more) : PageModel
+    IStringLocalizer<AccountText> text, IStringLocalizer<MoreText> more, IOptionsMonitor<PasswordPolicyOptions> policyOptions) : PageModel
 {
     public const string StepKey = StepTokens.PasswordChangeStepKey;
     public const string ReturnKey = StepTokens.PasswordChangeReturnKey;
@@ -69,7 +70,8 @@ public sealed class LoginNewPasswordModel(StepTokens steps, SignInCore signIn, A
         var policy = await accounts.CheckPasswordAsync(user, NewPassword);
         if (!policy.Succeeded)
         {
-            return Refuse([.. policy.Errors.Select(e => e.Description)]);
+            return Refuse(PasswordErrorText.Describe(policy.Errors, text, policyOptions.CurrentValue)
+);
         }
         if (await steps.SpendPasswordChangeAsync(StepToken) is not { } step)
         {

@@ -24,7 +24,7 @@ namespace Countersign.Pages;
 /// </summary>
 [Authorize(Policy = Policies.BrowserSession)]
 public sealed class ReauthModel(SignInCore signIn, TimeProvider time, IStringLocalizer<ReauthText> text, SignInManager<User> passkeys,
-    UserManager<User> users, CountersignDb db) : PageModel
+    UserManager<User> users, CountersignDb db, IStringLocalizer<AccountText> signInText) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -123,7 +123,8 @@ public sealed class ReauthModel(SignInCore signIn, TimeProvider time, IStringLoc
             AuditDetail.Of(new { factor, session_id = User.SessionId() }))), ct);
         if (!outcome.Succeeded)
         {
-            var refusal = SignInPageText.For(outcome);
+            var refusal = SignInPageText.For(outcome, signInText);
+
             if (refusal.RetryAfter is { } wait)
             {
                 Response.Headers.RetryAfter = SignInProblems.Seconds(wait).ToString(CultureInfo.InvariantCulture);

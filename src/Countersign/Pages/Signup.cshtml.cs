@@ -17,7 +17,7 @@ namespace Countersign.Pages;
 /// whose password the policy accepted, so the page tells no more about which names exist than the API does.
 /// </summary>
 public sealed class SignupModel(AccountAdmin accounts, RateLimiter limiter, IOptionsSnapshot<AccountsOptions> options,
-    IStringLocalizer<AccountText> text) : PageModel
+    IStringLocalizer<AccountText> text, IOptionsMonitor<PasswordPolicyOptions> policy) : PageModel
 {
     [BindProperty]
     public string? Username { get; set; }
@@ -57,7 +57,8 @@ public sealed class SignupModel(AccountAdmin accounts, RateLimiter limiter, IOpt
         {
             return result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.DuplicateUserName))
                 ? Refuse(StatusCodes.Status409Conflict, text["That username is already taken."])
-                : Refuse(StatusCodes.Status400BadRequest, [.. result.Errors.Select(e => e.Description)]);
+                : Refuse(StatusCodes.Status400BadRequest, PasswordErrorText.Describe(result.Errors, text, policy.CurrentValue));
+
         }
         TempData[LoginModel.NoticeKey] = text["Your account {0} is created. Sign in to continue.", user.UserName!].Value;
         return RedirectToPage("/Login");

@@ -18,6 +18,9 @@ public sealed class UiText(IStringLocalizer<PageText> t)
     [JsonIgnore] public string Language => CultureInfo.CurrentUICulture.TwoLetterISOLanguageName;
 
     public string Account => t[nameof(Account)];
+    public string Admin => t[nameof(Admin)];
+    public string MainNavigation => t[nameof(MainNavigation)];
+
     public string Calls => t[nameof(Calls)];
     public string SignOut => t[nameof(SignOut)];
     public string LanguageLabel => t[nameof(LanguageLabel)];

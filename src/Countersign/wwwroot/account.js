@@ -4,8 +4,10 @@ const list = document.getElementById('recovery-codes');
 const tools = document.getElementById('codes-tools');
 const status = document.getElementById('codes-copied');
 const codes = () => [...(list?.querySelectorAll('code') ?? [])].map((c) => c.textContent.trim());
-const text = () => `Countersign recovery codes for ${document.getElementById('account-username')?.textContent ?? ''}\n`
-  + `Each works once, in place of a code from your authenticator app.\n\n${codes().join('\n')}\n`;
+// The file's words come from the page (data-file-*), so they are in its language; English is the fallback.
+const text = () => `${tools?.dataset.fileHeading ?? `Countersign recovery codes for ${document.getElementById('account-username')?.textContent ?? ''}`}\n`
+  + `${tools?.dataset.fileNote ?? 'Each works once, in place of a code from your authenticator app.'}\n\n${codes().join('\n')}\n`;
+
 
 if (list && tools) {
   tools.hidden = false;

@@ -10,8 +10,9 @@ async function post(url, body) {
   });
   if (!response.ok) {
     let detail = 'The passkey was not accepted.';
-    try { detail = (await response.json()).title ?? detail; } catch { /* not JSON */ }
-    throw Object.assign(new Error(detail), { fromServer: true });
+    let code = null;
+    try { const problem = await response.json(); detail = problem.title ?? detail; code = problem.error ?? null; } catch { /* not JSON */ }
+    throw Object.assign(new Error(detail), { fromServer: true, code });
   }
   return response;
 }
@@ -39,8 +40,13 @@ function explain(error) {
   if (name && words[name]) {
     return status?.dataset[`error${name}`] ?? words[name];
   }
-  // Our server's answers are already in words (the problem's title); anything else is unexpected.
-  return error instanceof Error && error.fromServer ? error.message : (status?.dataset.errorOther ?? 'The passkey did not work. Try again.');
+  // Our server answers with a stable code (docs/errors.md) and an English title; the page holds the code's words in its
+  // language (data-server-<code>), the title is the fallback. Anything else is unexpected.
+  if (error instanceof Error && error.fromServer) {
+    const key = error.code ? `server${error.code.split('_').map((w) => w[0].toUpperCase() + w.slice(1)).join('')}` : null;
+    return (key && status?.dataset[key]) || error.message;
+  }
+  return status?.dataset.errorOther ?? 'The passkey did not work. Try again.';
 }
 
 async function register(name) {
@@ -64,7 +70,8 @@ function supported() {
 
 document.getElementById('passkey-add')?.addEventListener('submit', async (event) => {
   event.preventDefault();
-  if (!supported()) { show('This browser cannot create passkeys.'); return; }
+  if (!supported()) { show(document.getElementById('passkey-status')?.dataset.errorUnsupported ?? 'This browser cannot create passkeys.'); return; }
+
   try { await register(event.target.elements.namedItem('PasskeyName').value); } catch (e) { show(explain(e)); }
 });
 

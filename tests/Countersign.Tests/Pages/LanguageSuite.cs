@@ -119,6 +119,72 @@ public abstract class LanguageSuite(TestServer server) : ApiSuiteBase(server)
     }
 
     [Fact]
+    public async Task An_applications_ui_locales_picks_the_language_of_its_sign_in_and_consent_pages_only()
+    {
+        // An account that never chose a language, in an English browser, sent by an application that asks for French
+        // (OIDC Core 1.0 §3.1.2.1: ui_locales, in order of preference; German is not spoken here and is passed over).
+        var name = await RegisterAsync();
+        using var oidc = new Oidc.OidcDriver(Server);
+        oidc.Browser.Client.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en-GB,en;q=0.9");
+        var client = await oidc.ClientAsync(firstParty: false);
+        var url = Oidc.OidcDriver.AuthorizeUrl(client, Oidc.OidcDriver.Pkce.New(), "openid profile", extra: ("ui_locales", "de-DE fr-CA en"));
+
+        var login = await oidc.FollowAsync(url);
+        Assert.StartsWith("/login", login.PagePath, StringComparison.Ordinal);
+        Assert.Contains("<html lang=\"fr\">", login.Page, StringComparison.Ordinal);
+        // A refused attempt answers the form, whose ReturnUrl still carries the request: French again.
+        var returnUrl = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(Server.BaseAddress, login.PagePath).Query)["ReturnUrl"].ToString();
+        var refused = await oidc.Browser.PostFormAsync("/login", BrowserSession.Token(login.Page!)!, ("Username", name), ("Password", "not it"), ("ReturnUrl", returnUrl));
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("<html lang=\"fr\">", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var consent = await oidc.SignInAsync(login, name);
+        Assert.StartsWith("/consent", consent.PagePath, StringComparison.Ordinal);
+        Assert.Contains("<html lang=\"fr\">", consent.Page, StringComparison.Ordinal);
+        Assert.Contains(French["ConsentTitle"], WebUtility.HtmlDecode(consent.Page!), StringComparison.Ordinal);
+
+        // Outside that flow the account's own setting decides.
+        Assert.Contains("<html lang=\"en\">", await oidc.Browser.Client.GetStringAsync("/account"), StringComparison.Ordinal);
+        // Without ui_locales the same request is English.
+        oidc.NewBrowser();
+        oidc.Browser.Client.DefaultRequestHeaders.AcceptLanguage.ParseAdd("en-GB,en;q=0.9");
+        var plain = await oidc.FollowAsync(Oidc.OidcDriver.AuthorizeUrl(client, Oidc.OidcDriver.Pkce.New(), "openid profile"));
+        Assert.Equal(HttpStatusCode.OK, plain.Status);
+        Assert.Contains("<html lang=\"en\">", plain.Page, StringComparison.Ordinal);
+    }
+
+    /// <summary>A seeded fuzz of the one input the language adds: <c>ui_locales</c>, alone and inside a return address.</summary>
+    [Fact]
+    public async Task Fuzzed_ui_locales_never_fail_a_page_and_pick_only_a_language_we_speak()
+    {
+        var random = new Random(20261202);
+        string[] pieces = ["fr", "FR", "fr-CA", "en", "de", "-", "--", " ", "  ", "\t", "%", "%20", "&", "=", "é", "\u202e", "\0", "x-", "zh-Hant-TW", "*", ";q=0.5", "+"];
+        string Locales() => string.Concat(Enumerable.Range(0, random.Next(0, 12)).Select(_ => random.Next(4) == 0
+            ? new string((char)random.Next(1, 0xD7FF), random.Next(1, 300)) : pieces[random.Next(pieces.Length)]));
+        using var browser = new BrowserSession(Server.BaseAddress);
+        var token = await browser.TokenAsync("/login");
+        for (var i = 0; i < 150; i++)
+        {
+            var locales = Locales();
+            var back = "/connect/authorize?client_id=x&ui_locales=" + Uri.EscapeDataString(locales);
+            HttpResponseMessage[] responses =
+            [
+                await browser.Client.GetAsync("/connect/logout/confirm?ui_locales=" + Uri.EscapeDataString(locales)),
+                await browser.Client.GetAsync("/login?ReturnUrl=" + Uri.EscapeDataString(back)),
+                await browser.PostFormAsync("/login", token, ("Username", "nobody"), ("Password", "x"), ("ReturnUrl", back)),
+            ];
+            foreach (var response in responses)
+            {
+                Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} for ui_locales {locales}");
+                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
+                {
+                    Assert.Matches("<html lang=\"(en|fr)\">", await response.Content.ReadAsStringAsync());
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_french_user_signs_out_in_french()
     {
         using var browser = await SignedInAsync("fr");

@@ -37,6 +37,9 @@ public static partial class PageWords
                 .Select(e => new Word(name, e.Key, e.Value, french[e.Key])));
         }
         Differing = words;
+        // Words that are the same in both languages ("Applications") are words of both, wherever a resource uses them.
+        EnglishValues.UnionWith(Unit.PageResourceTests.SameInFrench);
+        FrenchValues.UnionWith(Unit.PageResourceTests.SameInFrench);
     }
 
     /// <summary>

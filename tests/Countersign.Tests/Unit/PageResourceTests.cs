@@ -9,7 +9,7 @@ namespace Countersign.Tests.Unit;
 public sealed class PageResourceTests
 {
     /// <summary>Words that are the same in both languages (checked by a French reader, not added to make a test pass).</summary>
-    private static readonly HashSet<string> SameInFrench = ["Application", "Client", "Code", "Sessions", "{0} minutes"];
+    internal static readonly HashSet<string> SameInFrench = ["Application", "Applications", "Services", "Client", "Code", "Sessions", "{0} minutes"];
 
     private static IEnumerable<string> BaseNames() =>
         typeof(Countersign.Pages.PageText).Assembly.GetManifestResourceNames()

@@ -18,23 +18,9 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
     {
         var name = await fixture.CreateUserAsync("key");
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
-        var page = await context.NewPageAsync();
+        var page = await PageWithAuthenticatorAsync(context);
         var errors = new List<string>();
         page.PageError += (_, e) => errors.Add(e);
-        var cdp = await context.NewCDPSessionAsync(page);
-        await cdp.SendAsync("WebAuthn.enable");
-        await cdp.SendAsync("WebAuthn.addVirtualAuthenticator", new()
-        {
-            ["options"] = new Dictionary<string, object>
-            {
-                ["protocol"] = "ctap2",
-                ["transport"] = "internal",
-                ["hasResidentKey"] = true,
-                ["hasUserVerification"] = true,
-                ["isUserVerified"] = true,
-                ["automaticPresenceSimulation"] = true,
-            },
-        });
 
         await page.GotoAsync("/login");
         await page.GetByLabel("Username").FillAsync(name);
@@ -71,23 +57,9 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
     {
         var name = await fixture.CreateUserAsync("dev");
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
-        var page = await context.NewPageAsync();
+        var page = await PageWithAuthenticatorAsync(context);
         var errors = new List<string>();
         page.PageError += (_, e) => errors.Add(e);
-        var cdp = await context.NewCDPSessionAsync(page);
-        await cdp.SendAsync("WebAuthn.enable");
-        await cdp.SendAsync("WebAuthn.addVirtualAuthenticator", new()
-        {
-            ["options"] = new Dictionary<string, object>
-            {
-                ["protocol"] = "ctap2",
-                ["transport"] = "internal",
-                ["hasResidentKey"] = true,
-                ["hasUserVerification"] = true,
-                ["isUserVerified"] = true,
-                ["automaticPresenceSimulation"] = true,
-            },
-        });
         await page.GotoAsync("/login");
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);

@@ -39,10 +39,12 @@ public static class ActivityText
     public static string Method(IStringLocalizer<AccountText> t, string? channel) => channel switch
     {
         null => "—",
-        "browser" => t["browser"],
+        // Keys differ from "Browser" and "Forgotten password" by more than case: resource names are case-insensitive,
+        // and a duplicate is dropped at build, which left these two English on French pages.
+        "browser" => t["method: browser"],
         "api" => t["app (API)"],
         "password_change" => t["password change"],
-        "password_reset" => t["forgotten password"],
+        "password_reset" => t["method: forgotten password"],
         "mfa_reset" => t["second-factor reset"],
         "device" => t["device registration"],
         "quad" or "quad_factor" => t["quad-factor client"],

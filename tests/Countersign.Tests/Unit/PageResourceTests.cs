@@ -33,6 +33,22 @@ public sealed class PageResourceTests
         }
     }
 
+    /// <summary>
+    /// Resource names are case-insensitive when the build embeds them: of "Browser" and "browser" the second is dropped
+    /// with only a warning, and a page asking for it gets its key back, in English, whatever the language.
+    /// </summary>
+    [Fact]
+    public void No_resource_file_has_two_names_that_differ_only_by_case()
+    {
+        var pages = Path.Combine(Infrastructure.Repository.Root, "src", "Countersign", "Pages");
+        foreach (var file in Directory.GetFiles(pages, "*.resx", SearchOption.AllDirectories))
+        {
+            var names = System.Xml.Linq.XDocument.Load(file).Root!.Elements("data").Select(d => (string)d.Attribute("name")!).ToList();
+            var clashes = names.GroupBy(n => n, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => string.Join(" / ", g)).ToList();
+            Assert.True(clashes.Count == 0, $"{Path.GetFileName(file)}: {string.Join("; ", clashes)}");
+        }
+    }
+
     [Fact]
     public void The_pages_shared_words_are_found_under_their_marker_type()
     {

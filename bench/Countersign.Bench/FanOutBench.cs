@@ -48,6 +48,8 @@ internal static class FanOutBench
             ["CallVerification:Grace"] = TimeSpan.FromSeconds(period / 2).ToString("c", CultureInfo.InvariantCulture),
             // The run must not end the sessions it measures.
             ["CallVerification:InactivityTimeout"] = "01:00:00",
+            // Every client comes from 127.0.0.1: the per-address connection cap (100 by default) would refuse all but 100.
+            ["Connections:MaxConnectionsPerClient"] = "0",
             // The quad-factor listener is on by default in embedded mode; this bench measures the hub only.
             ["QuadFactor:Enabled"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
@@ -61,51 +63,20 @@ internal static class FanOutBench
         var environment = settings.ToDictionary(s => "COUNTERSIGN__" + s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
         await using var server = await Server.StartProcessAsync(serverDll, environment, "SQLite in " + work);
 
-        // Connecting: bounded parallelism, WebSockets straight away (no negotiate round trip).
         var received = new ConcurrentQueue<(long WindowEnd, long At)>();
         var closed = 0;
-        var connections = new HubConnection[count];
-        var failures = 0;
         stopwatch.Restart();
-        using (var gate = new SemaphoreSlim(64))
+        var (connections, failures) = await ConnectAsync(server.BaseAddress, tokens, connection =>
         {
-            await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+            connection.Closed += _ =>
             {
-                await gate.WaitAsync();
-                try
-                {
-                    var connection = new HubConnectionBuilder()
-                        .WithUrl(new Uri(server.BaseAddress, "hubs/calls"), o =>
-                        {
-                            o.AccessTokenProvider = () => Task.FromResult<string?>(tokens[i]);
-                            o.Transports = HttpTransportType.WebSockets;
-                            o.SkipNegotiation = true;
-                        })
-                        .Build();
-                    // One process holds every client: allow its keep-alive answers to be late under load
-                    // rather than count a busy bench as a dead server.
-                    connection.ServerTimeout = TimeSpan.FromMinutes(2);
-                    connection.Closed += _ =>
-                    {
-                        Interlocked.Increment(ref closed);
-                        return Task.CompletedTask;
-                    };
-                    connection.On<JsonElement, DateTimeOffset>("words", (pairs, _) =>
-                        received.Enqueue((pairs[0].GetProperty("window_ends_at").GetDateTimeOffset().ToUnixTimeMilliseconds(),
-                            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
-                    await connection.StartAsync();
-                    connections[i] = connection;
-                }
-                catch (Exception e) when (e is HttpRequestException or System.Net.WebSockets.WebSocketException or InvalidOperationException or IOException or OperationCanceledException or TimeoutException)
-                {
-                    Interlocked.Increment(ref failures);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            }));
-        }
+                Interlocked.Increment(ref closed);
+                return Task.CompletedTask;
+            };
+            connection.On<JsonElement, DateTimeOffset>("words", (pairs, _) =>
+                received.Enqueue((pairs[0].GetProperty("window_ends_at").GetDateTimeOffset().ToUnixTimeMilliseconds(),
+                    DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
+        });
         var connected = count - failures;
         Console.WriteLine($"connected {connected:N0} of {count:N0} in {stopwatch.Elapsed.TotalSeconds:F1} s ({connected / stopwatch.Elapsed.TotalSeconds:N0}/s); server RSS {server.ResidentMiB():N0} MiB");
 
@@ -136,13 +107,54 @@ internal static class FanOutBench
         Console.WriteLine(FormattableString.Invariant(
             $"median within 1 s: {within.Order().ElementAt(within.Count / 2):N0} of {connected:N0} connections; {closed:N0} closed during the run; server RSS {server.ResidentMiB():N0} MiB"));
 
-        await Task.WhenAll(connections.Where(c => c is not null).Select(c => c.DisposeAsync().AsTask()));
+        await Task.WhenAll(connections.OfType<HubConnection>().Select(c => c.DisposeAsync().AsTask()));
         if (failures > count * 0.001 || lost > count * 0.001 || connected == 0)
         {
             throw new BenchFailedException(FormattableString.Invariant(
                 $"fan-out: {failures:N0} of {count:N0} connections failed to open and up to {lost:N0} connected clients got no push for a boundary; more than 0.1%, so the figures would be meaningless"));
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Opens one hub connection per token: bounded parallelism, WebSockets straight away (no negotiate round
+    /// trip). Returns the connections (null where one failed to open) and how many failed.
+    /// </summary>
+    internal static async Task<(HubConnection?[] Connections, int Failures)> ConnectAsync(Uri server, string[] tokens, Action<HubConnection>? configure = null)
+    {
+        var connections = new HubConnection?[tokens.Length];
+        var failures = 0;
+        using var gate = new SemaphoreSlim(64);
+        await Task.WhenAll(Enumerable.Range(0, tokens.Length).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var connection = new HubConnectionBuilder()
+                    .WithUrl(new Uri(server, "hubs/calls"), o =>
+                    {
+                        o.AccessTokenProvider = () => Task.FromResult<string?>(tokens[i]);
+                        o.Transports = HttpTransportType.WebSockets;
+                        o.SkipNegotiation = true;
+                    })
+                    .Build();
+                // One process holds every client: allow its keep-alive answers to be late under load
+                // rather than count a busy bench as a dead server.
+                connection.ServerTimeout = TimeSpan.FromMinutes(2);
+                configure?.Invoke(connection);
+                await connection.StartAsync();
+                connections[i] = connection;
+            }
+            catch (Exception e) when (e is HttpRequestException or System.Net.WebSockets.WebSocketException or InvalidOperationException or IOException or OperationCanceledException or TimeoutException)
+            {
+                Interlocked.Increment(ref failures);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        return (connections, failures);
     }
 
     private static int Advisors(int clients) => Math.Max(1, clients / 100);
@@ -154,7 +166,7 @@ internal static class FanOutBench
     /// The accounts, pairs and sign-ins, written straight to the database by the server's own code (its
     /// DbContext, secret store and token issuer) in one batch: going through the API would measure hashing.
     /// </summary>
-    private static async Task<string[]> SeedAsync(Dictionary<string, string?> settings, int count)
+    internal static async Task<string[]> SeedAsync(Dictionary<string, string?> settings, int count)
     {
         await using var app = CountersignApp.Build(CountersignApp.CreateBuilder(b =>
         {

@@ -9,12 +9,15 @@ using Geralt;
 /// <summary>
 /// Throughput of the password-login path, each figure beside its baseline in the same run, A B A B (DESIGN §6):
 ///   1. raw Argon2id verifications/s vs password logins/s through HTTP at the same parameters;
-///   2. refresh-token rotations/s on PostgreSQL.
+///   2. refresh-token rotations/s on PostgreSQL;
+///   3. the footprint (FootprintBench): time to ready on a fresh and on a migrated database, idle RSS, and memory
+///      per call-verification hub connection at <c>--connections</c> (10,000; 200 in a smoke run).
 /// With <c>--server</c> given twice, both builds run side by side on their own databases and every round
 /// measures each of them (in alternating order), so a change's effect is a ratio from one run.
 /// The servers run as their own processes; the load comes from here.
 /// Usage: bench/run, or Countersign.Bench --server [LABEL=]PATH/countersign.dll [--server [LABEL=]PATH] --postgres CONN
-///   [--seconds 5] [--rounds 3] [--warmup 30] [--only login|refresh] [--output FILE] [--smoke] [--max-failed 0.001]
+///   [--seconds 5] [--rounds 3] [--warmup 30] [--only login|refresh|footprint] [--connections 10000] [--idle 5]
+///   [--output FILE] [--smoke] [--max-failed 0.001]
 /// </summary>
 internal static class LoginBench
 {
@@ -46,6 +49,16 @@ internal static class LoginBench
             + " (per minute per address, still counted on every request); lockout and captcha at their defaults (they act on failures: every bench login is correct);"
             + $" one account per load worker ({LoginWorkers} login, {RefreshWorkers} refresh workers). The defences are measured by bench/defences/run.");
 
+        List<FootprintBench.Figures> footprint = [];
+        if (o.Only is null or "footprint")
+        {
+            // First, before the throughput servers exist: start-up is timed on a machine the bench leaves quiet.
+            footprint = await FootprintBench.RunAsync(o.Servers, o.Postgres, o.Rounds, o.IdleSeconds, o.Connections, Settings);
+        }
+        if (o.Only is "footprint")
+        {
+            return await ReportAsync(o, [], new FailureGate(o.MaxFailed), [], footprint);
+        }
         var targets = new List<Target>();
         try
         {
@@ -55,7 +68,7 @@ internal static class LoginBench
                 targets.Add(new Target(label, dll, server));
                 await targets[^1].CreateAccountsAsync(Math.Max(LoginWorkers, RefreshWorkers));
             }
-            return await MeasureAsync(o, targets);
+            return await MeasureAsync(o, targets, footprint);
         }
         finally
         {
@@ -66,7 +79,7 @@ internal static class LoginBench
         }
     }
 
-    private static async Task<int> MeasureAsync(LoginOptions o, List<Target> targets)
+    private static async Task<int> MeasureAsync(LoginOptions o, List<Target> targets, List<FootprintBench.Figures> footprint)
     {
         var results = new List<Result>();
         var gate = new FailureGate(o.MaxFailed);
@@ -108,6 +121,11 @@ internal static class LoginBench
             }
         }
 
+        return await ReportAsync(o, targets, gate, results, footprint);
+    }
+
+    private static async Task<int> ReportAsync(LoginOptions o, List<Target> targets, FailureGate gate, List<Result> results, List<FootprintBench.Figures> footprint)
+    {
         var hash = Median(results.Where(r => r.Name == "argon2id_verify"));
         var servers = targets.Select(t =>
         {
@@ -132,9 +150,42 @@ internal static class LoginBench
             ["servers"] = servers,
             ["runs"] = results.Select(r => new { server = r.Server, name = r.Name, round = r.Round, per_s = Round(r.PerSecond, 1) }).ToList(),
         };
+        if (footprint.Count > 0)
+        {
+            summary["footprint"] = footprint.Select(f => new Dictionary<string, object?>
+            {
+                ["label"] = f.Label,
+                ["ready_fresh_database_s_median"] = Round(Median(f.FreshReady), 3),
+                ["ready_restart_s_median"] = Round(Median(f.RestartReady), 3),
+                ["idle_rss_mib_median"] = Round(Median(f.IdleMiB), 1),
+                ["hub_connections"] = f.Connected,
+                ["rss_before_connections_mib"] = f.BeforeConnectMiB is { } b ? Round(b, 1) : null,
+                ["rss_with_connections_mib"] = f.ConnectedMiB is { } w ? Round(w, 1) : null,
+                ["kib_per_hub_connection"] = f.KiBPerConnection is { } k ? Round(k, 1) : null,
+                ["ready_fresh_database_s"] = f.FreshReady.Select(v => Round(v, 3)).ToList(),
+                ["ready_restart_s"] = f.RestartReady.Select(v => Round(v, 3)).ToList(),
+                ["idle_rss_mib"] = f.IdleMiB.Select(v => Round(v, 1)).ToList(),
+            }).ToList();
+        }
 
         Console.WriteLine();
-        Console.WriteLine(FormattableString.Invariant($"median raw argon2id_verify: {hash:F1}/s"));
+        foreach (var f in footprint)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"{f.Label}: ready after {Median(f.FreshReady):F2} s on a fresh database (goal ≤ 2 s), {Median(f.RestartReady):F2} s on a restart; idle RSS {Median(f.IdleMiB):F0} MiB (goal ≤ 150 MB)")
+                + (f.KiBPerConnection is { } k ? FormattableString.Invariant($"; {k:F1} KiB per hub connection at {f.Connected:N0} (goal ≤ 40 KiB)") : ""));
+        }
+        if (footprint.Count == 2)
+        {
+            var (a, b) = (footprint[0], footprint[1]);
+            Console.WriteLine(FormattableString.Invariant(
+                $"{b.Label} / {a.Label}, footprint: ready (fresh) {Median(b.FreshReady) / Median(a.FreshReady):F3}, ready (restart) {Median(b.RestartReady) / Median(a.RestartReady):F3}, idle RSS {Median(b.IdleMiB) / Median(a.IdleMiB):F3}")
+                + (a.KiBPerConnection is { } ka && b.KiBPerConnection is { } kb ? FormattableString.Invariant($", per hub connection {kb / ka:F3}") : ""));
+        }
+        if (targets.Count > 0)
+        {
+            Console.WriteLine(FormattableString.Invariant($"median raw argon2id_verify: {hash:F1}/s"));
+        }
         foreach (var s in servers)
         {
             Console.WriteLine(FormattableString.Invariant(
@@ -286,7 +337,8 @@ internal static class LoginBench
     }
 
     private sealed record LoginOptions(
-        List<(string Label, string Dll)> Servers, string Postgres, int Seconds, int Rounds, int WarmUp, string? Output, string? Only, bool Smoke, double MaxFailed)
+        List<(string Label, string Dll)> Servers, string Postgres, int Seconds, int Rounds, int WarmUp, string? Output, string? Only, bool Smoke, double MaxFailed,
+        int Connections, int IdleSeconds)
     {
         public static LoginOptions Parse(string[] args)
         {
@@ -304,9 +356,9 @@ internal static class LoginBench
                 throw new ArgumentException("the two servers need different labels (--server LABEL=PATH)");
             }
             var only = Get("--only");
-            if (only is not (null or "login" or "refresh"))
+            if (only is not (null or "login" or "refresh" or "footprint"))
             {
-                throw new ArgumentException("--only takes login or refresh");
+                throw new ArgumentException("--only takes login, refresh or footprint");
             }
             var smoke = args.Contains("--smoke");
             int Number(string name, int normal, int inSmoke) => int.Parse(Get(name) ?? (smoke ? inSmoke : normal).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -320,7 +372,11 @@ internal static class LoginBench
                 Get("--output"),
                 only,
                 smoke,
-                double.Parse(Get("--max-failed") ?? "0.001", CultureInfo.InvariantCulture));
+                double.Parse(Get("--max-failed") ?? "0.001", CultureInfo.InvariantCulture),
+                // The goal's size; a smoke run opens enough to check the measurement works (scripts/test runs it).
+                Number("--connections", 10_000, 200),
+                // "RSS after ready plus a few idle seconds": the start-up garbage has had its GCs by then.
+                Number("--idle", 5, 1));
         }
     }
 }

@@ -108,7 +108,11 @@ public static class SessionsSetup
                     // its session is checked; so it is, on every request (ASVS 7.4.1).
                     OnTokenValidated = async context =>
                     {
-                        var sessions = context.HttpContext.RequestServices.GetRequiredService<SessionService>();
+                        // In a scope of its own, not the request's: a hub connection's request lasts as long as the
+                        // connection, and whatever its scope resolved (the session check leases a pooled DbContext) stayed
+                        // held until it closed, the largest part of a hub connection's memory (docs/benchmarks.md, "Footprint").
+                        await using var scope = context.HttpContext.RequestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+                        var sessions = scope.ServiceProvider.GetRequiredService<SessionService>();
                         if (context.Principal?.SessionId() is not { } sid || !await sessions.IsActiveAsync(sid))
                         {
                             context.Fail("The session has ended.");

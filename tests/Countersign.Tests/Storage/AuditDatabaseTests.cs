@@ -353,8 +353,26 @@ public sealed class AuditDatabaseTests
         // Put back, then the end of a chain cut off: the shipped checkpoint names the missing head.
         await AsSuperuser($"""UPDATE audit_trail_events SET "Username" = {(victim.Username is null ? "NULL" : $"'{victim.Username}'")} WHERE "Chain" = {victim.Chain} AND "Seq" = {victim.Seq}""", disableTriggers: true);
         Assert.True((await VerifyAuditDatabaseAsync(server)).Intact);
-        var tail = rows.Where(r => r.Chain == rows[^1].Chain).MaxBy(r => r.Seq)!;
-        await AsSuperuser($"""DELETE FROM audit_trail_events WHERE "Chain" = {tail.Chain} AND "Seq" = {tail.Seq}""", disableTriggers: true);
+        // From a head the shipped checkpoint signed to the end of its chain (later rows, if any, are not covered by it).
+        AuditCheckpoint? shippedCheckpoint = null;
+        await foreach (var checkpoint in server.Services.GetRequiredService<AuditTrail>().ReadCheckpointsAsync())
+        {
+            shippedCheckpoint = checkpoint;
+        }
+        var signed = AuditCheckpoints.ParseHeads(shippedCheckpoint!.Heads)[^1];
+        var cut = $"""DELETE FROM audit_trail_events WHERE "Chain" = {signed.Chain} AND "Seq" >= {signed.Seq}""";
+        // Cut in the audit database alone, the rows come back: the main database still has them, and ships them again.
+        await AsSuperuser(cut, disableTriggers: true);
+        await WaitUntilShippedAsync(server);
+        Assert.Equal(await MainRowsAsync(server), await AuditRowsAsync(server));
+        Assert.True((await VerifyAuditDatabaseAsync(server)).Intact);
+        // Cut in both (the main database first, or the shipper would put them back in between).
+        await using (var scope = server.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<CountersignDb>().AuditEvents
+                .Where(e => e.Chain == signed.Chain && e.Seq >= signed.Seq).ExecuteDeleteAsync();
+        }
+        await AsSuperuser(cut, disableTriggers: true);
         result = await VerifyAuditDatabaseAsync(server);
         Assert.False(result.Intact);
         Assert.Contains("were removed from its end", result.Problem, StringComparison.Ordinal);

@@ -72,15 +72,30 @@ public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixtu
         var name = await fixture.CreateUserAsync("pow-fr");
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString(), Locale = "fr-FR" });
         var page = await context.NewPageAsync();
+        var console = new List<string>();
+        page.Console += (_, m) => console.Add(m.Type + ": " + m.Text);
+        page.PageError += (_, e) => console.Add("error: " + e);
         await page.GotoAsync("/login");
         for (var i = 0; i < 5; i++)
         {
             await page.Locator("#username").FillAsync(name);
             await page.Locator("#password").FillAsync("wrong password " + i);
-            // The answer to the post, not the error already on the page: once the address is gated, login.js holds the form
-            // until the widget has solved its challenge, then sends it.
-            await page.RunAndWaitForResponseAsync(() => page.Locator("form.card button[type=submit]").ClickAsync(),
-                r => r.Request.Method == "POST" && r.Url.Contains("/login", StringComparison.Ordinal));
+            // Once the address is gated (here, or by the other test before this one), the widget's checkbox is a required
+            // field until its challenge is solved: the browser sends nothing before that (it shows the widget's waitAlert).
+            if (await page.Locator("altcha-widget").CountAsync() > 0)
+            {
+                await page.Locator("altcha-widget .altcha[data-state=\"verified\"]").WaitForAsync(new() { Timeout = 30_000 });
+            }
+            // The answer to the post, not the error already on the page.
+            try
+            {
+                await page.RunAndWaitForResponseAsync(() => page.Locator("form.card button[type=submit]").ClickAsync(),
+                    r => r.Request.Method == "POST" && r.Url.Contains("/login", StringComparison.Ordinal));
+            }
+            catch (TimeoutException)
+            {
+                throw new Xunit.Sdk.XunitException($"attempt {i}: " + string.Join("\n", console) + "\n" + await page.Locator("form").First.InnerHTMLAsync());
+            }
             await page.WaitForLoadStateAsync();
         }
         Assert.Equal("fr", await page.Locator("html").GetAttributeAsync("lang"));

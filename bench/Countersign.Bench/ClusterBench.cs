@@ -313,11 +313,19 @@ internal static class ClusterBench
         }
     }
 
-    private static string SessionId(string jwt)
+    private static string SessionId(string jwt) => Claims(jwt).GetProperty("sid").GetString()!;
+
+    private static (DateTimeOffset IssuedAt, DateTimeOffset Expires) Lifetime(string jwt)
+    {
+        var claims = Claims(jwt);
+        return (DateTimeOffset.FromUnixTimeSeconds(claims.GetProperty("iat").GetInt64()), DateTimeOffset.FromUnixTimeSeconds(claims.GetProperty("exp").GetInt64()));
+    }
+
+    private static JsonElement Claims(string jwt)
     {
         var payload = jwt.Split('.')[1].Replace('-', '+').Replace('_', '/');
         payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
-        return JsonDocument.Parse(Convert.FromBase64String(payload)).RootElement.GetProperty("sid").GetString()!;
+        return JsonDocument.Parse(Convert.FromBase64String(payload)).RootElement.Clone();
     }
 
     internal sealed class HubClient(HubConnection connection)
@@ -330,6 +338,10 @@ internal static class ClusterBench
         /// <summary>Connections started again after the server closed them at the access token's expiry.</summary>
         public int Restarts;
         public int FailedRestarts;
+        public int Reconnects;
+
+        /// <summary>Why connections closed and renewals failed, as the client saw it: the soak prints them.</summary>
+        public ConcurrentQueue<string> Troubles { get; } = new();
     }
 
     /// <summary>
@@ -352,19 +364,23 @@ internal static class ClusterBench
             foreach (var name in new[] { advisor, client })
             {
                 var tokens = await SignInAsync(http, name);
-                var issued = DateTime.UtcNow;
                 var renew = new SemaphoreSlim(1);
                 async Task<string?> AccessToken()
                 {
                     await renew.WaitAsync(stop);
                     try
                     {
-                        if (DateTime.UtcNow - issued > TimeSpan.FromMinutes(4))
+                        // Renewed in the last fifth of its life, so a reconnect never presents an expired token.
+                        var (issuedAt, expires) = Lifetime(tokens.Access);
+                        if (DateTimeOffset.UtcNow > expires - (expires - issuedAt) / 5)
                         {
                             using var response = await http.PostAsJsonAsync("/api/auth/refresh", new { refresh_token = tokens.Refresh }, stop);
+                            if (!response.IsSuccessStatusCode)
+                            {
+                                throw new HttpRequestException($"token renewal for {name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(stop)}");
+                            }
                             var body = await response.Content.ReadFromJsonAsync<JsonElement>(stop);
                             tokens = (body.GetProperty("access_token").GetString()!, body.GetProperty("refresh_token").GetString()!);
-                            issued = DateTime.UtcNow;
                         }
                         return tokens.Access;
                     }
@@ -391,10 +407,17 @@ internal static class ClusterBench
                 connection.Reconnected += _ =>
                 {
                     hub.ReconnectedAt = DateTime.UtcNow;
+                    Interlocked.Increment(ref hub.Reconnects);
                     return Task.CompletedTask;
                 };
-                connection.Closed += async _ =>
+                connection.Reconnecting += error =>
                 {
+                    hub.Troubles.Enqueue($"{DateTime.UtcNow:HH:mm:ss} {name} reconnecting: {error?.GetType().Name} {error?.Message}");
+                    return Task.CompletedTask;
+                };
+                connection.Closed += async error =>
+                {
+                    hub.Troubles.Enqueue($"{DateTime.UtcNow:HH:mm:ss} {name} closed: {error?.GetType().Name} {error?.Message}");
                     if (stop.IsCancellationRequested)
                     {
                         return;
@@ -408,6 +431,7 @@ internal static class ClusterBench
                                               or KeyNotFoundException or JsonException || e is OperationCanceledException && !stop.IsCancellationRequested)
                     {
                         Interlocked.Increment(ref hub.FailedRestarts);
+                        hub.Troubles.Enqueue($"{DateTime.UtcNow:HH:mm:ss} {name} start again failed: {e.GetType().Name} {e.Message}");
                     }
                 };
                 await connection.StartAsync(CancellationToken.None);

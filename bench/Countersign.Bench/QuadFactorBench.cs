@@ -218,7 +218,7 @@ internal static class QuadFactorBench
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         TotpEnrolment? totp = null;
         var template = new FaceEngine().Enrol(photo).Value ?? throw new BenchFailedException("the enrolment photo has no usable face");
-        var (user, result) = await sp.GetRequiredService<AccountAdmin>().CreateAsync(name, Password, null, [], AuditActions.UserCreated, "bench", null,
+        var (user, result) = await sp.GetRequiredService<AccountAdmin>().CreateAsync(name, Password, null, [], AuditActions.UserCreated, "bench", null, null,
             async (user, ct) =>
             {
                 var db = sp.GetRequiredService<CountersignDb>();

@@ -7,6 +7,8 @@ namespace Countersign.Browser.Tests;
 /// nothing serious and nothing scrolls sideways (issue 16). Pages that need a signed-in user are visited as one whose own
 /// setting is that language too; pairs give the calls page content; an administrator walks the console. The French run
 /// leaves screenshots in artifacts/. The account console's actions have their own scenario; its pages are checked here.
+/// Pages reached only in a flow are checked where the flow leaves the browser: the password a one-time password must be
+/// replaced with (and its refusal), an application's consent, an administrator's page of one account.
 /// </summary>
 public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixture<BrowserFixture>
 {
@@ -30,6 +32,10 @@ public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixtur
         async Task CheckAsync(string path, string? screenshot = null)
         {
             await page.GotoAsync(path);
+            await CheckHereAsync(screenshot);
+        }
+        async Task CheckHereAsync(string? screenshot = null)
+        {
             await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
             Assert.Equal(language, await page.Locator("html").GetAttributeAsync("lang"));
             await page.AssertAccessibleAsync();
@@ -44,6 +50,20 @@ public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixtur
         {
             await CheckAsync(path, path == "/login" ? "login-fr-phone.png" : null);
         }
+
+        // A one-time password leads to the page that replaces it; then its refusal of a password the policy turns down.
+        var (oneTime, given) = await OneTimeAsync(language);
+        await page.GotoAsync("/login");
+        await page.Locator("#username").FillAsync(oneTime);
+        await page.Locator("#password").FillAsync(given);
+        await page.Locator("form.card button[type=submit]").ClickAsync();
+        await page.WaitForURLAsync("**/login/new-password");
+        await CheckHereAsync("new-password-fr-phone.png");
+        await page.Locator("#new-password").FillAsync("short");
+        await page.Locator("#confirm-password").FillAsync("short");
+        await page.Locator("#new-password-form button[type=submit]").ClickAsync();
+        await page.Locator("#password-errors").WaitForAsync();
+        await CheckHereAsync();
         var advisor = await SpeakingAsync(await fixture.CreateUserAsync("a11y-advisor", Countersign.Accounts.Roles.Advisor), language);
         var client = await SpeakingAsync(await fixture.CreateUserAsync("a11y-client", Countersign.Accounts.Roles.Client), language);
         await using (var scope = fixture.Server.Services.CreateAsyncScope())
@@ -59,6 +79,13 @@ public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixtur
                 await CheckAsync(path, path == "/calls" ? $"calls-fr-{(user == advisor ? "advisor" : "client")}-phone.png"
                     : path == "/account" && user == advisor ? "account-fr-phone.png" : null);
             }
+            if (user == advisor)
+            {
+                // A third-party application asks this signed-in user for consent (OIDC Core 1.0 §3.1.2.4).
+                await page.GotoAsync(Countersign.Tests.Oidc.OidcDriver.AuthorizeUrl(await ThirdPartyClientAsync(), Countersign.Tests.Oidc.OidcDriver.Pkce.New(), "openid profile email"));
+                await page.WaitForURLAsync("**/consent**");
+                await CheckHereAsync("consent-fr-phone.png");
+            }
             await BrowserFixture.SignOutAsync(page);
             Assert.Equal(language, await page.Locator("html").GetAttributeAsync("lang"));
             await page.AssertAccessibleAsync();
@@ -70,7 +97,36 @@ public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixtur
         {
             await CheckAsync(path, path == "/admin" ? "admin-fr-phone.png" : null);
         }
+        // One account's page: the advisor's, who has a pair, sessions and an audit trail to show.
+        await CheckAsync($"/admin/users/{await IdOfAsync(advisor)}", "admin-user-fr-phone.png");
         await BrowserFixture.SignOutAsync(page);
+    }
+
+    /// <summary>An account an administrator made with a one-time password, in the walk's language; and that password.</summary>
+    private async Task<(string Name, string Password)> OneTimeAsync(string language)
+    {
+        await using var scope = fixture.Server.Services.CreateAsyncScope();
+        var (user, password, result) = await scope.ServiceProvider.GetRequiredService<Countersign.Accounts.AccountAdmin>()
+            .CreateWithOneTimePasswordAsync("a11y-onetime" + Guid.NewGuid().ToString("N")[..8], null, [], "test", null, language);
+        Assert.True(result.Succeeded);
+        return (user!.UserName!, password!);
+    }
+
+    /// <summary>A confidential application that is not first-party, so its users are asked for consent.</summary>
+    private async Task<string> ThirdPartyClientAsync()
+    {
+        var name = "a11y-app-" + Guid.NewGuid().ToString("N")[..6];
+        await using var scope = fixture.Server.Services.CreateAsyncScope();
+        var (client, _, error) = await scope.ServiceProvider.GetRequiredService<Countersign.Oidc.OidcClients>().AddAsync(new Countersign.Oidc.ClientRequest(name,
+            [Countersign.Tests.Oidc.OidcDriver.RedirectUri], [], Confidential: true, FirstParty: false), "test");
+        Assert.True(client is not null, error.ToString());
+        return name;
+    }
+
+    private async Task<Guid> IdOfAsync(string name)
+    {
+        await using var scope = fixture.Server.Services.CreateAsyncScope();
+        return (await scope.ServiceProvider.GetRequiredService<Countersign.Accounts.AccountAdmin>().FindAsync(name))!.Id;
     }
 
     /// <summary>The account's own language, as its owner would set it on the account page.</summary>

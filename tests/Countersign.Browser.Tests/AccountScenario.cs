@@ -103,7 +103,7 @@ public sealed class AccountScenario(BrowserFixture fixture) : IClassFixture<Brow
         await using (var scope = fixture.Server.Services.CreateAsyncScope())
         {
             var (user, _) = await scope.ServiceProvider.GetRequiredService<AccountAdmin>().CreateAsync(name, BrowserFixture.Password, null, [],
-                AuditActions.UserCreated, "test", null, (u, _) =>
+                AuditActions.UserCreated, "test", null, null, (u, _) =>
                 {
                     u.PasswordChangeRequired = true;
                     return Task.CompletedTask;

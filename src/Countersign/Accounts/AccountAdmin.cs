@@ -2,6 +2,7 @@ using Countersign.Audit;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace Countersign.Accounts;
 
@@ -14,24 +15,32 @@ public sealed class AccountAdmin(
     UserManager<User> users,
     IEnumerable<IAccountObserver> observers,
     AuditLog audit,
-    TimeProvider time)
+    TimeProvider time,
+    IOptionsMonitor<AccountsOptions> options)
 {
-    /// <summary>Creates an account; a failed result lists every reason at once.</summary>
+    /// <summary>Creates an account in the instance's language; a failed result lists every reason at once.</summary>
     public Task<(User? User, IdentityResult Result)> CreateAsync(
         string username, string password, string? email, IEnumerable<string> roles, string action, string? actor, string? clientIp,
-        CancellationToken ct = default) => CreateAsync(username, password, email, roles, action, actor, clientIp, null, ct);
+        CancellationToken ct = default) => CreateAsync(username, password, email, roles, action, actor, clientIp, null, null, ct);
 
     /// <summary>
-    /// Creates an account and, in the same transaction, what <paramref name="alsoStage"/> adds to the unit of work
-    /// (the quad-factor protocol's face template, device and TOTP secret).
+    /// Creates an account in <paramref name="language"/> (null: the instance's, <see cref="AccountsOptions.DefaultLanguage"/>)
+    /// and, in the same transaction, what <paramref name="alsoStage"/> adds to the unit of work (the quad-factor protocol's
+    /// face template, device and TOTP secret).
     /// </summary>
     public async Task<(User? User, IdentityResult Result)> CreateAsync(
         string username, string password, string? email, IEnumerable<string> roles, string action, string? actor, string? clientIp,
-        Func<User, CancellationToken, Task>? alsoStage, CancellationToken ct)
+        string? language, Func<User, CancellationToken, Task>? alsoStage, CancellationToken ct)
     {
         var user = NewUser(username, email);
+        user.Language = language ?? user.Language;
         // Identity stops at the first failing validator; a person fixing a form wants every reason at once.
         var errors = new List<IdentityError>();
+        if (!Languages.Supported.Contains(user.Language))
+        {
+            // Callers check what a person typed and say so in their own words; this keeps a bad value out of the column.
+            errors.Add(new IdentityError { Code = "UnsupportedLanguage", Description = $"The language must be one of: {string.Join(", ", Languages.Supported)}." });
+        }
         foreach (var validator in users.PasswordValidators)
         {
             errors.AddRange((await validator.ValidateAsync(users, user, password)).Errors);
@@ -83,7 +92,7 @@ public sealed class AccountAdmin(
             await alsoStage(user, ct);
         }
         audit.Add(db, new(action, user.Id, user.UserName, clientIp,
-            AuditDetail.Of(new { actor, roles })));
+            AuditDetail.Of(new { actor, roles, language = user.Language })));
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return (user, result);
@@ -196,10 +205,10 @@ public sealed class AccountAdmin(
     /// short-lived). The password is returned once, for the administrator to hand over, and never stored in clear.
     /// </summary>
     public async Task<(User? User, string? Password, IdentityResult Result)> CreateWithOneTimePasswordAsync(
-        string username, string? email, IEnumerable<string> roles, string? actor, string? clientIp, CancellationToken ct = default)
+        string username, string? email, IEnumerable<string> roles, string? actor, string? clientIp, string? language = null, CancellationToken ct = default)
     {
         var password = OneTimePassword();
-        var (user, result) = await CreateAsync(username, password, email, roles, AuditActions.UserCreated, actor, clientIp,
+        var (user, result) = await CreateAsync(username, password, email, roles, AuditActions.UserCreated, actor, clientIp, language,
             (u, _) =>
             {
                 u.PasswordChangeRequired = true;
@@ -305,6 +314,9 @@ public sealed class AccountAdmin(
         UserName = UsernameNormalizer.Canonical(username),
         Email = string.IsNullOrWhiteSpace(email) ? null : email.Trim(),
         CreatedAt = time.GetUtcNow(),
+        // The instance's language until someone chooses: an account always has one, because a client's call-verification
+        // words are drawn from their language's list before they ever sign in (the advisor reads the same list).
+        Language = options.CurrentValue.DefaultLanguage,
     };
 
     private async Task ChangeAsync(User user, string action, string? actor, Func<Task> change, CancellationToken ct, object? detail = null)

@@ -46,8 +46,9 @@ public static class AccountsApi
             return Problems.InvalidRequest("username and password are required.",
                 Problems.Missing(("username", body.Username?.Trim()), ("password", body.Password)));
         }
+        // The request's language (Accept-Language, else the instance's), as the sign-up page does.
         var (user, result) = await accounts.CreateAsync(body.Username, body.Password, body.Email, [],
-            AuditActions.Register, actor: null, ClientInfo.IpOf(http), ct);
+            AuditActions.Register, actor: null, ClientInfo.IpOf(http), Languages.Of(System.Globalization.CultureInfo.CurrentUICulture), alsoStage: null, ct);
         if (user is not null)
         {
             return TypedResults.Created($"/api/me", new RegisteredAccount(user.Id, user.UserName!));

@@ -10,6 +10,7 @@ public static class AccountsSetup
     {
         var services = builder.Services;
         services.AddOptions<AccountsOptions>().BindValidated(AccountsOptions.Section);
+        services.AddSingleton<IValidateOptions<AccountsOptions>, AccountsOptionsValidator>();
         services.AddOptions<PasswordPolicyOptions>().BindValidated(PasswordPolicyOptions.Section);
         services.AddSingleton<IValidateOptions<PasswordPolicyOptions>, PasswordPolicyOptionsValidator>();
 

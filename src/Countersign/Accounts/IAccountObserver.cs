@@ -25,4 +25,8 @@ public interface IAccountObserver
 public static class Languages
 {
     public static readonly IReadOnlyList<string> Supported = ["en", "fr"];
+
+    /// <summary>The language of a culture if it is one we speak (<c>fr-CA</c> is French), else null.</summary>
+    public static string? Of(System.Globalization.CultureInfo culture) =>
+        Supported.Contains(culture.TwoLetterISOLanguageName) ? culture.TwoLetterISOLanguageName : null;
 }

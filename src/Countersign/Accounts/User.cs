@@ -11,7 +11,11 @@ public sealed class User : IdentityUser<Guid>
     /// <summary>A disabled account cannot sign in and has no live sessions (ASVS 7.4.2).</summary>
     public bool IsDisabled { get; set; }
 
-    /// <summary><c>en</c> or <c>fr</c>: the pages' language and, for a client, the language of the pair's words.</summary>
+    /// <summary>
+    /// <c>en</c> or <c>fr</c>: the pages' language and, for a client, the language of the pair's words. Set at creation
+    /// (<c>AccountAdmin.CreateAsync</c>):
+    /// the sign-up's language, or the one an administrator chose, else <see cref="AccountsOptions.DefaultLanguage"/>.
+    /// </summary>
     public string Language { get; set; } = "en";
 
     /// <summary>

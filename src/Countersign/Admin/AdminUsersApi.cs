@@ -9,7 +9,8 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Countersign.Admin;
 
-public sealed record CreateUserRequest(string? Username, string? Email = null, string[]? Roles = null);
+/// <summary>A new account; <c>language</c> (en, fr) defaults to the instance's (<c>Accounts:DefaultLanguage</c>).</summary>
+public sealed record CreateUserRequest(string? Username, string? Email = null, string[]? Roles = null, string? Language = null);
 
 /// <summary>The new account and its one-time password, shown this once: the user must choose another at the first sign-in.</summary>
 public sealed record CreatedUser(Guid Id, string Username, string OneTimePassword);
@@ -78,8 +79,14 @@ public static class AdminUsersApi
         {
             return Problems.InvalidRequest("email is too long.", new Dictionary<string, string[]> { ["email"] = ["At most 256 characters."] });
         }
+        var language = body.Language?.Trim().ToLowerInvariant();
+        if (language is not null && !Languages.Supported.Contains(language))
+        {
+            return Problems.InvalidRequest($"language must be one of: {string.Join(", ", Languages.Supported)}.",
+                new Dictionary<string, string[]> { ["language"] = [$"One of: {string.Join(", ", Languages.Supported)}."] });
+        }
         var (user, password, result) = await accounts.CreateWithOneTimePasswordAsync(body.Username, body.Email, roles, Actor(principal),
-            ClientInfo.IpOf(http), ct);
+            ClientInfo.IpOf(http), language, ct);
         if (user is not null)
         {
             return TypedResults.Created($"/api/admin/users/{user.Id}", new CreatedUser(user.Id, user.UserName!, password!));

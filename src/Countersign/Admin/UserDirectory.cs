@@ -16,7 +16,7 @@ public sealed record UserPage(IReadOnlyList<UserSummary> Users, string? NextAfte
 public sealed record SecondFactorsView(bool Totp, int RecoveryCodesLeft, int Passkeys);
 
 public sealed record UserDetail(Guid Id, string Username, string? Email, bool Disabled, bool PasswordChangeRequired,
-    IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, SecondFactorsView SecondFactors);
+    IReadOnlyList<string> Roles, DateTimeOffset CreatedAt, string Language, SecondFactorsView SecondFactors);
 
 public sealed record DashboardCounts(int Accounts, int ActiveSessions, IReadOnlyList<LockedUsername> LockedUsernames, int FailedSignInsLastHour);
 
@@ -77,7 +77,7 @@ public sealed class UserDirectory(CountersignDb db, ILookupNormalizer normalizer
         var codes = await db.RecoveryCodes.CountAsync(c => c.UserId == user.Id && c.UsedAt == null, ct);
         var passkeys = await db.UserPasskeys.CountAsync(p => p.UserId == user.Id, ct);
         return new(user.Id, user.UserName!, user.Email, user.IsDisabled, user.PasswordChangeRequired, [.. roles.Order(StringComparer.Ordinal)],
-            user.CreatedAt, new(totp, codes, passkeys));
+            user.CreatedAt, user.Language, new(totp, codes, passkeys));
     }
 
     /// <summary>

@@ -5,32 +5,6 @@ using Microsoft.Extensions.Options;
 
 namespace Countersign.Audit;
 
-/// <summary>Section <c>Audit</c>.</summary>
-public sealed class AuditOptions
-{
-    public const string Section = "Audit";
-
-    /// <summary>JSON-lines log of every authentication attempt; empty turns it off.</summary>
-    public string? AttemptLogPath { get; set; } = "data/attempts.jsonl";
-
-    /// <summary>
-    /// PostgreSQL: how many hash chains audited writes spread over. A write appends to a chain no other
-    /// transaction holds, so writers across every node wait for each other only when all chains are busy
-    /// (docs/security.md, "Audit"). 1 gives the single chain of earlier versions. SQLite writes one at a
-    /// time anyway and always uses one chain.
-    /// </summary>
-    [System.ComponentModel.DataAnnotations.Range(1, 1024)]
-    public int Chains { get; set; } = 16;
-
-    /// <summary>
-    /// How often a node binds every chain's head into the signed checkpoint chain (when anything was
-    /// appended since the last one). Events after the last checkpoint are protected by their chain's
-    /// hashes only: a database rolled back past them loses them undetected.
-    /// </summary>
-    [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
-    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
-}
-
 /// <summary>One line of the attempt log: what the attack simulator and an analyst read.</summary>
 public sealed record Attempt(
     [property: JsonPropertyName("timestamp")] DateTimeOffset Timestamp,

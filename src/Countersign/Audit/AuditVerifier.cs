@@ -21,10 +21,29 @@ public sealed record AuditVerification(long Events, int Chains, int Checkpoints,
 /// </summary>
 public static class AuditVerifier
 {
-    public static async Task<AuditVerification> VerifyAsync(CountersignDb db, KeyMaterial keys, CancellationToken ct = default)
+    /// <summary>The main database's audit log.</summary>
+    public static Task<AuditVerification> VerifyAsync(CountersignDb db, KeyMaterial keys, CancellationToken ct = default) =>
+        VerifyAsync(db.AuditCheckpoints.AsNoTracking().OrderBy(c => c.Id).AsAsyncEnumerable(),
+            db.AuditEvents.AsNoTracking().OrderBy(e => e.Chain).ThenBy(e => e.Seq).AsAsyncEnumerable(), keys, ct);
+
+    /// <summary>The separate audit database's copy (<see cref="AuditTrail"/>), checked the same way.</summary>
+    public static Task<AuditVerification> VerifyAsync(AuditTrail trail, KeyMaterial keys, CancellationToken ct = default) =>
+        VerifyAsync(trail.ReadCheckpointsAsync(ct), trail.ReadEventsAsync(ct), keys, ct);
+
+    /// <summary>
+    /// <paramref name="checkpointSource"/> in id order, read to the end before <paramref name="eventSource"/> (in chain, then
+    /// number, order) is begun: every head a checkpoint names was committed before it, so the events read
+    /// afterwards include it, even while the server keeps writing.
+    /// </summary>
+    private static async Task<AuditVerification> VerifyAsync(IAsyncEnumerable<AuditCheckpoint> checkpointSource,
+        IAsyncEnumerable<AuditEvent> eventSource, KeyMaterial keys, CancellationToken ct)
     {
         // The checkpoints first (few): which (chain, seq) must still hold which hash.
-        var checkpoints = await db.AuditCheckpoints.AsNoTracking().OrderBy(c => c.Id).ToListAsync(ct);
+        var checkpoints = new List<AuditCheckpoint>();
+        await foreach (var c in checkpointSource.WithCancellation(ct))
+        {
+            checkpoints.Add(c);
+        }
         var expected = new Dictionary<(int Chain, long Seq), (string Hash, long Checkpoint)>();
         long? brokenCheckpoint = null;
         string? checkpointProblem = null;
@@ -56,7 +75,7 @@ public static class AuditVerifier
         long seq = 0;
         byte[]? previous = null;
         var chainBroken = false;
-        await foreach (var row in db.AuditEvents.AsNoTracking().OrderBy(e => e.Chain).ThenBy(e => e.Seq).AsAsyncEnumerable().WithCancellation(ct))
+        await foreach (var row in eventSource.WithCancellation(ct))
         {
             if (row.Chain != chain)
             {

@@ -12,17 +12,28 @@ internal static class AuditCommands
         var verify = new Command("verify", """
             Check the audit log: every hash chain row by row, the signed checkpoint chain, and that each head a
             checkpoint recorded is still there. Prints `ok N events in C chains, K checkpoints`, or the first
-            problem (naming the row or checkpoint) and exits 1.
+            problem (naming the row or checkpoint) and exits 1. With Audit:ConnectionString set it checks the
+            separate audit database instead, and says how many rows still wait in the main database to be shipped.
             """);
-        verify.SetAction((_, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
+        verify.SetAction((p, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
         {
-            var result = await AuditVerifier.VerifyAsync(services.GetRequiredService<CountersignDb>(), services.GetRequiredService<KeyMaterial>(), ct);
+            var keys = services.GetRequiredService<KeyMaterial>();
+            var trail = services.GetService<AuditTrail>();
+            var result = trail is null
+                ? await AuditVerifier.VerifyAsync(services.GetRequiredService<CountersignDb>(), keys, ct)
+                : await AuditVerifier.VerifyAsync(trail, keys, ct);
+            var where = trail is null ? "" : " in the audit database";
             if (!result.Intact)
             {
-                Console.WriteLine($"broken: {result.Problem} ({result.Events} events in {result.Chains} chains, {result.Checkpoints} checkpoints read)");
+                await p.InvocationConfiguration.Output.WriteLineAsync($"broken{where}: {result.Problem} ({result.Events} events in {result.Chains} chains, {result.Checkpoints} checkpoints read)");
                 return 1;
             }
-            Console.WriteLine($"ok {result.Events} events in {result.Chains} chains, {result.Checkpoints} checkpoints");
+            await p.InvocationConfiguration.Output.WriteLineAsync($"ok {result.Events} events in {result.Chains} chains, {result.Checkpoints} checkpoints{where}");
+            if (trail is not null)
+            {
+                var (events, checkpoints) = await services.GetRequiredService<AuditShipper>().WaitingAsync(ct);
+                await p.InvocationConfiguration.Output.WriteLineAsync($"waiting in the main database to be shipped: {events} events, {checkpoints} checkpoints");
+            }
             return 0;
         }, ct));
         var checkpoint = new Command("checkpoint", "Sign every chain's head into the checkpoint chain now (the server does it every Audit:CheckpointInterval).");

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Countersign.Audit;
 using Countersign.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Countersign.Cli;
 
@@ -7,11 +9,25 @@ internal static class DbCommands
 {
     public static Command Create(Action<WebApplicationBuilder>? configure)
     {
-        var migrate = new Command("migrate", "Apply pending schema migrations (needed once per release on PostgreSQL).");
-        migrate.SetAction((_, ct) => CountersignCli.WithHostAsync(QuietProbe(configure), async (services, ct) =>
+        var migrate = new Command("migrate", """
+            Apply pending schema migrations (needed once per release on PostgreSQL). With Audit:ConnectionString set,
+            also create the separate audit database's tables as the owner in Audit:MigrationConnectionString, and
+            let the role of Audit:ConnectionString only INSERT and SELECT there.
+            """);
+        migrate.SetAction((p, ct) => CountersignCli.WithHostAsync(QuietProbe(configure), async (services, ct) =>
         {
             var applied = await StorageSetup.MigrateAsync(services, ct);
-            Console.WriteLine(applied.Count == 0 ? "The schema is up to date." : $"Applied {applied.Count} migration(s): {string.Join(", ", applied)}");
+            await p.InvocationConfiguration.Output.WriteLineAsync(applied.Count == 0 ? "The schema is up to date." : $"Applied {applied.Count} migration(s): {string.Join(", ", applied)}");
+            var audit = services.GetRequiredService<IOptions<AuditOptions>>().Value;
+            if (audit.SeparateDatabase)
+            {
+                if (string.IsNullOrWhiteSpace(audit.MigrationConnectionString))
+                {
+                    throw new InvalidOperationException(
+                        "Audit:ConnectionString is set: `db migrate` also needs Audit:MigrationConnectionString, the audit database's owner, to create its tables and grants.");
+                }
+                await p.InvocationConfiguration.Output.WriteLineAsync(await AuditTrail.MigrateAsync(audit.MigrationConnectionString, audit.ConnectionString!, ct));
+            }
             return 0;
         }, ct, prepare: false));
         return new Command("db", "Database maintenance.") { migrate };

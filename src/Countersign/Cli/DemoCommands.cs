@@ -36,7 +36,7 @@ internal static class DemoCommands
             // 18 random bytes: a password no policy refuses, printed once, never stored in clear.
             var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
             // Printed on a terminal, so one-time: the first sign-in must choose a new password (ASVS 6.4.1).
-            var (user, result) = await accounts.CreateAsync(name, password, null, [role], AuditActions.UserCreated, "demo", null,
+            var (user, result) = await accounts.CreateAsync(name, password, null, [role], AuditActions.UserCreated, "demo", null, language,
                 (u, _) =>
                 {
                     u.PasswordChangeRequired = true;
@@ -47,7 +47,6 @@ internal static class DemoCommands
                 await Console.Error.WriteLineAsync($"error: {string.Join(" ", result.Errors.Select(e => e.Description))}");
                 return false;
             }
-            await accounts.SetLanguageAsync(user, language, ct);
             Console.WriteLine($"  {name,-14} {role,-8} {language}  {password}");
         }
         foreach (var client in people.Skip(1))

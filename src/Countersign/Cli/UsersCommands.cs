@@ -21,13 +21,19 @@ internal static class UsersCommands
         var admin = new Option<bool>("--admin") { Description = "Give the account the admin role." };
         var roles = new Option<string[]>("--role") { Description = "A role to give (admin, advisor, client); repeatable.", AllowMultipleArgumentsPerToken = false };
         var oneTime = new Option<bool>("--one-time-password") { Description = "Generate a random password, print it once, and make the user choose a new one at the first sign-in." };
-        var add = new Command("add", "Create an account.") { name, password, email, admin, roles, oneTime };
+        var language = new Option<string?>("--language") { Description = $"The account's language ({string.Join(", ", Languages.Supported)}): its pages and, for a client, its call-verification words. Default: Accounts:DefaultLanguage." };
+        var add = new Command("add", "Create an account.") { name, password, email, admin, roles, oneTime, language };
         add.SetAction((p, ct) => CountersignCli.WithHostAsync(configure, async (services, ct) =>
         {
             var wanted = (p.GetValue(roles) ?? []).Concat(p.GetValue(admin) ? [Roles.Admin] : []).Distinct().ToList();
             if (wanted.FirstOrDefault(r => !Roles.All.Contains(r)) is { } unknown)
             {
                 return BadInput(p, $"unknown role '{unknown}' (known: {string.Join(", ", Roles.All)})");
+            }
+            var chosen = p.GetValue(language)?.Trim().ToLowerInvariant();
+            if (chosen is not null && !Languages.Supported.Contains(chosen))
+            {
+                return BadInput(p, $"unknown language '{chosen}' (known: {string.Join(", ", Languages.Supported)})");
             }
             if (p.GetValue(oneTime))
             {
@@ -36,7 +42,7 @@ internal static class UsersCommands
                     return BadInput(p, "--one-time-password and --password exclude each other");
                 }
                 var (created, generated, refused) = await services.GetRequiredService<AccountAdmin>().CreateWithOneTimePasswordAsync(
-                    p.GetValue(name)!, p.GetValue(email), wanted, Actor, null, ct);
+                    p.GetValue(name)!, p.GetValue(email), wanted, Actor, null, chosen, ct);
                 if (created is null)
                 {
                     return Fail(p, refused);
@@ -51,7 +57,7 @@ internal static class UsersCommands
                 return BadInput(p, unread!);
             }
             var (user, result) = await services.GetRequiredService<AccountAdmin>().CreateAsync(
-                p.GetValue(name)!, secret, p.GetValue(email), wanted, AuditActions.UserCreated, Actor, null, ct);
+                p.GetValue(name)!, secret, p.GetValue(email), wanted, AuditActions.UserCreated, Actor, null, chosen, null, ct);
             if (user is null)
             {
                 return Fail(p, result);

@@ -10,7 +10,8 @@ namespace Countersign.Localization;
 /// <summary>
 /// The pages speak English or French. The culture comes from an application's <c>ui_locales</c> on the pages of its
 /// sign-in (<see cref="UiLocalesProvider"/>), then the signed-in user's own setting (<see cref="User.Language"/>), then the
-/// browser's <c>Accept-Language</c>, then English. Each page's words
+/// browser's <c>Accept-Language</c>, then the instance's language (<see cref="AccountsOptions.DefaultLanguage"/>, English
+/// unless configured). Each page's words
 /// live in resource files beside a marker class (Pages/PageText.resx and .fr.resx, Pages/Admin/AdminText.resx, …)
 /// and are read through <c>IStringLocalizer&lt;T&gt;</c>. The API's problem details stay English: their stable
 /// <c>error</c> codes are what clients read (docs/errors.md).
@@ -25,12 +26,17 @@ public static class LocalizationSetup
     public static WebApplicationBuilder AddPageLocalization(this WebApplicationBuilder builder)
     {
         builder.Services.AddLocalization();
-        builder.Services.Configure<RequestLocalizationOptions>(o =>
+        builder.Services.AddOptions<RequestLocalizationOptions>().Configure<IConfiguration>((o, configuration) =>
         {
             string[] codes = [.. Languages.Supported];
             // Only the words follow the language; numbers and dates keep one format (English), so a number the page
-            // hands to its script (a data- attribute, JSON) never becomes "0,5".
-            o.SetDefaultCulture(codes[0]).AddSupportedCultures(codes[0]).AddSupportedUICultures(codes);
+            // hands to its script (a data- attribute, JSON) never becomes "0,5". Read without validation, as the
+            // middleware is built before StartupTasks reports an unsupported setting (AccountsOptionsValidator) with
+            // every other problem and stops; until then English stands in.
+            var configured = configuration.ComposeTime<AccountsOptions>(AccountsOptions.Section).DefaultLanguage;
+            var words = IsSupported(configured) ? configured : codes[0];
+            o.AddSupportedCultures(codes[0]).AddSupportedUICultures(codes);
+            o.DefaultRequestCulture = new RequestCulture(culture: codes[0], uiCulture: words);
             // "fr-CA" in Accept-Language finds "fr".
             o.FallBackToParentCultures = true;
             o.FallBackToParentUICultures = true;

@@ -19,6 +19,8 @@ public sealed class CountersignMetrics
     private readonly Counter<long> _signIns;
     private readonly Histogram<double> _signInDuration;
     private readonly Counter<long> _auditEvents;
+    private readonly Counter<long> _auditShipped;
+    private readonly Counter<long> _auditShipFailures;
     private readonly Counter<long> _totpReplays;
     private readonly Counter<long> _wordsPushed;
     private readonly UpDownCounter<long> _hubConnections;
@@ -34,6 +36,10 @@ public sealed class CountersignMetrics
             "Time from the request to the decision, by result.", advice: new() { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _auditEvents = meter.CreateCounter<long>("countersign.audit.events", "{event}",
             "Audit events committed, by action (locked_out, refresh_reuse_detected, possible_impersonation, …).");
+        _auditShipped = meter.CreateCounter<long>("countersign.audit.shipped", "{row}",
+            "Audit rows copied to the separate audit database, by kind (event, checkpoint).");
+        _auditShipFailures = meter.CreateCounter<long>("countersign.audit.ship_failures", "{round}",
+            "Shipping rounds that failed (the audit database unreachable, say); the rows wait in the main database.");
         _totpReplays = meter.CreateCounter<long>("countersign.totp.replays", "{code}",
             "TOTP codes refused because their time step was already used (RFC 6238 §5.2).");
         _wordsPushed = meter.CreateCounter<long>("countersign.calls.words_pushed", "{message}",
@@ -54,6 +60,14 @@ public sealed class CountersignMetrics
     }
 
     public void AuditEvent(string action) => _auditEvents.Add(1, new KeyValuePair<string, object?>("action", action));
+
+    public void AuditShipped(int events, int checkpoints)
+    {
+        _auditShipped.Add(events, new KeyValuePair<string, object?>("kind", "event"));
+        _auditShipped.Add(checkpoints, new KeyValuePair<string, object?>("kind", "checkpoint"));
+    }
+
+    public void AuditShipFailed() => _auditShipFailures.Add(1);
 
     public void TotpReplay() => _totpReplays.Add(1);
 

@@ -51,8 +51,10 @@ public sealed class SignupModel(AccountAdmin accounts, RateLimiter limiter, IOpt
         {
             return Refuse(StatusCodes.Status400BadRequest, text["The two passwords are not the same."]);
         }
+        // The account speaks the language its sign-up page was shown in (the browser's, or an application's ui_locales):
+        // what the person read while choosing it is the nearest thing to their choice (docs/architecture.md).
         var (user, result) = await accounts.CreateAsync(Username, NewPassword, null, [], AuditActions.Register, actor: null,
-            ClientInfo.IpOf(HttpContext), ct);
+            ClientInfo.IpOf(HttpContext), Languages.Of(System.Globalization.CultureInfo.CurrentUICulture), alsoStage: null, ct);
         if (user is null)
         {
             return result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.DuplicateUserName))

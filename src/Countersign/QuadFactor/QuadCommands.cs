@@ -178,7 +178,7 @@ public sealed class QuadCommands(
             return FaceUnusable(face.Error!.Value.Code());
         }
         TotpEnrolment? enrolment = null;
-        var (user, result) = await accounts.CreateAsync(r.Username, r.Password!, null, [], AuditActions.QuadRegistered, admin.Username, client.Ip,
+        var (user, result) = await accounts.CreateAsync(r.Username, r.Password!, null, [], AuditActions.QuadRegistered, admin.Username, client.Ip, null,
             async (user, ct) =>
             {
                 var now = time.GetUtcNow();

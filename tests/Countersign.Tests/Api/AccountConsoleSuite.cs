@@ -25,7 +25,7 @@ public abstract partial class AccountConsoleSuite(TestServer server) : ApiSuiteB
         var name = NewName();
         await WithScope(async sp =>
         {
-            var (user, result) = await sp.GetRequiredService<AccountAdmin>().CreateAsync(name, Password, null, [], AuditActions.UserCreated, "test", null,
+            var (user, result) = await sp.GetRequiredService<AccountAdmin>().CreateAsync(name, Password, null, [], AuditActions.UserCreated, "test", null, null,
                 (u, _) =>
                 {
                     u.PasswordChangeRequired = true;

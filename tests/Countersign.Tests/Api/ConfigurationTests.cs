@@ -33,6 +33,7 @@ public sealed class ConfigurationTests(ClosedRegistrationServer server) : IClass
                 ["Storage:Provider"] = "Postgres",
                 ["Storage:ConnectionString"] = "",
                 ["Secrets:MasterKey"] = "c2hvcnQ=",
+                ["Accounts:DefaultLanguage"] = "de",
             });
         }));
         var error = await Assert.ThrowsAnyAsync<Exception>(() => StartupTasks.PrepareAsync(app.Services, CancellationToken.None));
@@ -42,6 +43,7 @@ public sealed class ConfigurationTests(ClosedRegistrationServer server) : IClass
         Assert.Contains(messages, m => m.Contains("Tokens:AccessTokenLifetime", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("Storage:ConnectionString", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("Secrets:MasterKey", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Accounts:DefaultLanguage", StringComparison.Ordinal));
     }
 
     [Fact]

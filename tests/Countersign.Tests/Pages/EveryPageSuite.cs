@@ -143,10 +143,9 @@ public abstract partial class EveryPageSuite(TestServer server) : ApiSuiteBase(s
         await WithScope(async sp =>
         {
             var (_, result) = await sp.GetRequiredService<AccountAdmin>().CreateAsync(oneTime, Password, null, [], AuditActions.UserCreated, "test", null,
-                (u, _) =>
+                walk.Language, (u, _) =>
                 {
                     u.PasswordChangeRequired = true;
-                    u.Language = walk.Language;
                     return Task.CompletedTask;
                 }, CancellationToken.None);
             Assert.True(result.Succeeded);

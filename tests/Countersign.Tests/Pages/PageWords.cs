@@ -47,16 +47,15 @@ public static partial class PageWords
     /// <c>data-</c> attributes whose words the pages' scripts or styles show (passkey errors, the copy buttons, the recovery
     /// codes file, the labels of stacked table cells; not the ones that carry codes, like <c>data-presence</c>). Hidden inputs,
     /// and what a page marks <c>translate="no"</c> (data shown as stored: an audit row's detail; HTML's own attribute for it),
-    /// scripts and styles are left out; so is the JSON the calls page hands to its script, which is read separately.
+    /// scripts and styles are left out, except the JSON of words a page hands to its script (the calls page's, the proof-of-work
+    /// widget's), whose strings are what the script shows.
     /// </summary>
     public static string VisibleText(string html)
     {
         var body = NotTranslated().Replace(HiddenInput().Replace(ScriptOrStyle().Replace(html, " "), " "), " ");
         var parts = ShownParts().Matches(body).Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
-        var json = CallsText().Match(html) is { Success: true } script
-            ? System.Text.Json.JsonDocument.Parse(script.Groups[1].Value).RootElement.EnumerateObject()
-                .Where(p => p.Value.ValueKind == System.Text.Json.JsonValueKind.String).Select(p => p.Value.GetString()!)
-            : [];
+        var json = ScriptText().Matches(html).SelectMany(script => System.Text.Json.JsonDocument.Parse(script.Groups[1].Value).RootElement.EnumerateObject()
+            .Where(p => p.Value.ValueKind == System.Text.Json.JsonValueKind.String).Select(p => p.Value.GetString()!));
         return WebUtility.HtmlDecode(string.Join("\n", parts.Concat(json)));
     }
 
@@ -103,8 +102,8 @@ public static partial class PageWords
     [GeneratedRegex(@">([^<]+)<|\b(?:placeholder|aria-label|title|alt|value|data-label|data-copied|data-failed|data-(?:error|server|file)-[a-z-]+)=""([^""]*)""")]
     private static partial Regex ShownParts();
 
-    [GeneratedRegex(@"<script id=""calls-text"" type=""application/json"">(.*?)</script>", RegexOptions.Singleline)]
-    private static partial Regex CallsText();
+    [GeneratedRegex(@"<script id=""(?:calls|captcha)-text"" type=""application/json""[^>]*>(.*?)</script>", RegexOptions.Singleline)]
+    private static partial Regex ScriptText();
 
     [GeneratedRegex(@"\{[0-9]+(?::[^}]*)?\}")]
     private static partial Regex Placeholder();

@@ -24,6 +24,10 @@ public sealed class UsersModel(UserDirectory directory, AccountAdmin accounts) :
     [BindProperty]
     public List<string> NewRoles { get; set; } = [];
 
+    /// <summary>The account's language; the form offers the instance's first (<c>Accounts:DefaultLanguage</c>).</summary>
+    [BindProperty]
+    public string? NewLanguage { get; set; }
+
     public UserPage Listing { get; private set; } = new([], null);
 
     public async Task OnGetAsync(CancellationToken ct) => Listing = await directory.ListAsync(Search, After, PageSize, ct);
@@ -35,7 +39,10 @@ public sealed class UsersModel(UserDirectory directory, AccountAdmin accounts) :
             return Refused(Text["Give a username (and at most 256 characters of e-mail)."]);
         }
         var roles = NewRoles.Where(Roles.All.Contains).Distinct().ToList();
-        var (user, password, result) = await accounts.CreateWithOneTimePasswordAsync(NewUsername, NewEmail, roles, Actor, Operations.ClientInfo.IpOf(HttpContext), ct);
+        // A value the form never offers is the instance's language, like a form posted without the field.
+        var language = NewLanguage is { } chosen && Languages.Supported.Contains(chosen) ? chosen : null;
+        var (user, password, result) = await accounts.CreateWithOneTimePasswordAsync(NewUsername, NewEmail, roles, Actor, Operations.ClientInfo.IpOf(HttpContext),
+            language, ct);
         if (user is null)
         {
             return Refused(string.Join(" ", result.Errors.Select(e => e.Code == "DuplicateUserName" ? Text["That username is already taken."].Value : e.Description)));

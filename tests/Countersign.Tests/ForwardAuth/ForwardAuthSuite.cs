@@ -496,7 +496,9 @@ public abstract class ForwardAuthSuite(ForwardAuthServer server)
         var listed = await CliRunner.RunAsync(Server.ConfigureBuilder, "grants", "list", "--service", service);
         Assert.Contains(user.Name, listed.Output, StringComparison.Ordinal);
         var cookie = await Steps.DeviceAsync(user);
-        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(Verify(service, token, cookie))).StatusCode);
+        // The CLI is another process's write: the server sees it at its next poll of the change counter
+        // (ForwardAuth:PollInterval, 500 ms), not at once; a verify sent sooner may still find no such service.
+        await UntilAsync(async () => (await Client.SendAsync(Verify(service, token, cookie))).StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(1));
 
         var rotated = await CliRunner.RunAsync(Server.ConfigureBuilder, "services", "rotate-token", service);
         var newToken = rotated.Output.Split("keep it secret): ")[1].Trim();

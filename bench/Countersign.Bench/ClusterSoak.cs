@@ -117,11 +117,9 @@ internal static class ClusterSoak
     {
         try
         {
-            var pid = File.ReadAllText(pidFile).Trim();
-            var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return double.Parse(line["VmRSS:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture) / 1024;
+            return Math.Max(0, Server.ResidentKiB(int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture)) / 1024.0);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
         {
             return 0; // the node is not running: plotted as 0, which the memory goal reads as a failure
         }

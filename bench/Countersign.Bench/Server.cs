@@ -147,9 +147,12 @@ internal sealed class Server : IAsyncDisposable
     public long ResidentMiB() => ResidentKiB() is var kib and >= 0 ? kib / 1024 : -1;
 
     /// <summary>The server process's resident memory (VmRSS) in KiB, from /proc.</summary>
-    public long ResidentKiB()
+    public long ResidentKiB() => ResidentKiB(_process.Id);
+
+    /// <summary>Any process's resident memory (VmRSS) in KiB, from /proc; -1 when it reports none.</summary>
+    public static long ResidentKiB(int pid)
     {
-        var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return line is null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     }
 

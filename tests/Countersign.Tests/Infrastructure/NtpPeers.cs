@@ -29,6 +29,24 @@ public sealed class Chrony : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        // The free port is only free until someone takes it: another fixture starting at the same moment can be given
+        // the same one, and then chronyd logs that it could not open its socket and serves nothing. Start again on
+        // another port rather than wait out the minute.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (await TryRunAsync())
+            {
+                return;
+            }
+            await StopAsync();
+            _process?.Dispose();
+        }
+        throw new InvalidOperationException("chronyd could not open its NTP socket on three free ports in a row");
+    }
+
+    /// <summary>Starts chronyd on a free port; false when the port was taken before chronyd could bind it.</summary>
+    private async Task<bool> TryRunAsync()
+    {
         const string binary = "/usr/sbin/chronyd";
         if (!File.Exists(binary))
         {
@@ -66,7 +84,11 @@ public sealed class Chrony : IAsyncDisposable
         {
             if ((await Sntp.QueryAsync(endpoint, TimeProvider.System, TimeSpan.FromMilliseconds(200), CancellationToken.None)).Answer is not null)
             {
-                return;
+                return true;
+            }
+            if (output.Any(line => line.Contains("Could not open NTP socket", StringComparison.Ordinal)))
+            {
+                return false;
             }
             if (_process.HasExited)
             {

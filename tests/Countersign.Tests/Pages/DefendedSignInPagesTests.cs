@@ -25,19 +25,30 @@ public sealed class DefendedPagesServer() : TestServer(Database.Sqlite)
 
 public sealed class DefendedSignInPagesTests(DefendedPagesServer server) : IClassFixture<DefendedPagesServer>
 {
+    /// <summary>A browser of that language, from an address of its own (each test's defences count it alone).</summary>
+    private BrowserSession Browser(string acceptLanguage, string address)
+    {
+        var browser = new BrowserSession(server.BaseAddress);
+        browser.Client.DefaultRequestHeaders.AcceptLanguage.ParseAdd(acceptLanguage);
+        browser.Client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
+        return browser;
+    }
+
+    /// <summary>A sign-in with an unknown name and a wrong password: one more failure for the address.</summary>
+    private static async Task<HttpResponseMessage> WrongGuessAsync(BrowserSession browser, int i) =>
+        await browser.PostFormAsync("/login", await browser.TokenAsync("/login"),
+            ("Username", "nobody" + Guid.NewGuid().ToString("N")[..8]), ("Password", "a wrong guess " + i));
+
     [Theory]
     [InlineData("fr", "fr-FR,fr;q=0.9", "203.0.113.7")]
     [InlineData("en", "en-GB,en;q=0.9", "203.0.113.8")]
     public async Task The_captcha_and_rate_limit_states_of_the_sign_in_page_speak_one_language(string language, string acceptLanguage, string address)
     {
-        using var browser = new BrowserSession(server.BaseAddress);
-        browser.Client.DefaultRequestHeaders.AcceptLanguage.ParseAdd(acceptLanguage);
-        browser.Client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
+        using var browser = Browser(acceptLanguage, address);
         var seen = new HashSet<int>();
         for (var i = 0; i < 10 && !(seen.Contains(428) && seen.Contains(429)); i++)
         {
-            var response = await browser.PostFormAsync("/login", await browser.TokenAsync("/login"),
-                ("Username", "nobody" + Guid.NewGuid().ToString("N")[..8]), ("Password", "a wrong guess " + i));
+            var response = await WrongGuessAsync(browser, i);
             seen.Add((int)response.StatusCode);
             PageWords.AssertSpeaks(language, $"/login ({(int)response.StatusCode})", await response.Content.ReadAsStringAsync());
         }
@@ -58,14 +69,11 @@ public sealed class DefendedSignInPagesTests(DefendedPagesServer server) : IClas
     [InlineData("en", "en-GB,en;q=0.9", "203.0.113.10")]
     public async Task The_captcha_widget_is_handed_all_its_words_in_the_pages_language(string language, string acceptLanguage, string address)
     {
-        using var browser = new BrowserSession(server.BaseAddress);
-        browser.Client.DefaultRequestHeaders.AcceptLanguage.ParseAdd(acceptLanguage);
-        browser.Client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
+        using var browser = Browser(acceptLanguage, address);
         var html = "";
         for (var i = 0; i < 4 && !html.Contains("<altcha-widget", StringComparison.Ordinal); i++)
         {
-            var response = await browser.PostFormAsync("/login", await browser.TokenAsync("/login"),
-                ("Username", "nobody" + Guid.NewGuid().ToString("N")[..8]), ("Password", "a wrong guess " + i));
+            var response = await WrongGuessAsync(browser, i);
             html = await response.Content.ReadAsStringAsync();
         }
         Assert.Contains($"<altcha-widget id=\"captcha\" name=\"altcha\" auto=\"onload\" language=\"{language}\"", html, StringComparison.Ordinal);

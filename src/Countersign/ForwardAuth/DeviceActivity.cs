@@ -15,7 +15,18 @@ public sealed partial class DeviceActivity(IServiceScopeFactory scopes, IOptions
 {
     private ConcurrentDictionary<Guid, DateTimeOffset> _seen = new();
 
-    public void Seen(Guid deviceId, DateTimeOffset at) => _seen[deviceId] = at;
+    /// <summary>
+    /// Noted at most once a second per device: every verify of a busy device writing the same key would queue on one of
+    /// the dictionary's locks, and on a small machine a preempted holder stalls them all. "Last seen" is shown to the
+    /// minute and the sliding expiry counts in days, so a second lost is nothing.
+    /// </summary>
+    public void Seen(Guid deviceId, DateTimeOffset at)
+    {
+        if (!_seen.TryGetValue(deviceId, out var pending) || at - pending >= TimeSpan.FromSeconds(1))
+        {
+            _seen[deviceId] = at;
+        }
+    }
 
     public DateTimeOffset? Pending(Guid deviceId) => _seen.TryGetValue(deviceId, out var at) ? at : null;
 

@@ -268,13 +268,16 @@ public static class ForwardAuthApi
     private static async Task ForwardAuth(HttpContext http, Verifier verifier, ForwardAuthCache cache, IOptionsMonitor<ForwardAuthOptions> options)
     {
         var request = http.Request;
-        string proto = request.Scheme, host = request.Host.Value ?? "", uri = request.Path + request.QueryString;
+        string? proto = null, host = null, uri = null;
         if (ClientAddressSetup.FromTrustedProxy(http))
         {
-            proto = First(request.Headers["X-Forwarded-Proto"]) ?? proto;
-            host = First(request.Headers["X-Forwarded-Host"]) ?? host;
-            uri = First(request.Headers["X-Forwarded-Uri"]) ?? uri;
+            proto = First(request.Headers["X-Forwarded-Proto"]);
+            host = First(request.Headers["X-Forwarded-Host"]);
+            uri = First(request.Headers["X-Forwarded-Uri"]);
         }
+        proto ??= request.Scheme;
+        host ??= request.Host.Value ?? "";
+        uri ??= request.Path + request.QueryString;
         host = host.ToLowerInvariant();
         var directory = await cache.ServicesAsync();
         if (PathRules.Normalize(uri) is not { } path || directory.At(host, path) is not { } service)
@@ -315,8 +318,16 @@ public static class ForwardAuthApi
         }
     }
 
-    private static string? First(Microsoft.Extensions.Primitives.StringValues values) =>
-        values.Count > 0 && !string.IsNullOrEmpty(values[0]) ? values[0]!.Split(',')[0].Trim() : null;
+    /// <summary>The first of a header's comma-separated values, trimmed; null when there is none.</summary>
+    private static string? First(Microsoft.Extensions.Primitives.StringValues values)
+    {
+        if (values.Count == 0 || values[0] is not { Length: > 0 } value)
+        {
+            return null;
+        }
+        var comma = value.IndexOf(',', StringComparison.Ordinal);
+        return (comma < 0 ? value : value[..comma]).Trim();
+    }
 
     private static void IdentityHeaders(HttpResponse response, VerifyResult result)
     {

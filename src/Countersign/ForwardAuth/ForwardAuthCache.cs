@@ -38,7 +38,8 @@ public sealed partial class ForwardAuthCache(IServiceScopeFactory scopes, IEphem
 
     private readonly ConcurrentDictionary<Guid, Entry<DeviceState?>> _devices = new();
     private readonly ConcurrentDictionary<Guid, Entry<AccountState?>> _accounts = new();
-    private readonly ConcurrentDictionary<string, Entry<bool>> _grants = new();
+    private readonly ConcurrentDictionary<(Guid UserId, Guid ServiceId), Entry<bool>> _grants = new();
+    private readonly ConcurrentDictionary<(Guid UserId, Guid ServiceId), string> _subjects = new();
     private volatile Entry<ServiceDirectory>? _services;
     private long _generation;
     private IAsyncDisposable? _subscription;
@@ -126,6 +127,7 @@ public sealed partial class ForwardAuthCache(IServiceScopeFactory scopes, IEphem
         _devices.Clear();
         _accounts.Clear();
         _grants.Clear();
+        _subjects.Clear();
         _services = null;
     }
 
@@ -172,8 +174,30 @@ public sealed partial class ForwardAuthCache(IServiceScopeFactory scopes, IEphem
         return found is null ? null : new AccountState(!found.IsDisabled, found.Roles.Contains(Roles.Admin), found.UserName!, found.Roles);
     });
 
-    public ValueTask<bool> GrantedAsync(byte[] lookup) => GetAsync(_grants, Convert.ToBase64String(lookup), db =>
-        db.Set<ServiceGrant>().AnyAsync(g => g.Lookup == lookup));
+    /// <summary>
+    /// Whether the user holds a grant for the service. Cached by the pair itself: the grant's HMAC lookup key is worked
+    /// out only on a miss, for the database read (in memory the pair is no secret; it is the database copy that must
+    /// not link users to services).
+    /// </summary>
+    public ValueTask<bool> GrantedAsync(Guid userId, Guid serviceId, ForwardAuthKeys keys) => GetAsync(_grants, (userId, serviceId), db =>
+    {
+        var lookup = keys.GrantLookup(userId, serviceId);
+        return db.Set<ServiceGrant>().AnyAsync(g => g.Lookup == lookup);
+    });
+
+    /// <summary>The pairwise subject, worked out once per user and service (an HMAC per verify otherwise).</summary>
+    public string Subject(Guid userId, Guid serviceId, ForwardAuthKeys keys)
+    {
+        if (_subjects.TryGetValue((userId, serviceId), out var subject))
+        {
+            return subject;
+        }
+        if (_subjects.Count >= MaxEntries)
+        {
+            _subjects.Clear();
+        }
+        return _subjects[(userId, serviceId)] = keys.Subject(userId, serviceId);
+    }
 
     public async ValueTask<ServiceDirectory> ServicesAsync()
     {

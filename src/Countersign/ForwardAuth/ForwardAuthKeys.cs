@@ -93,4 +93,30 @@ public sealed class ForwardAuthKeys(KeyMaterial keys) : IDisposable
 
     /// <summary>A service token's salted digest: HMAC-SHA256(per-service salt, token).</summary>
     public static byte[] TokenHash(byte[] salt, ReadOnlySpan<byte> token) => HMACSHA256.HashData(salt, token);
+
+    // Keyed HMAC objects for the salts of the services this thread has checked tokens for, reused as above (every
+    // /verify checks one token). By reference: a salt array belongs to one cached service, and a reload brings new
+    // arrays, so the map is emptied when it has seen many.
+    [ThreadStatic]
+    private static Dictionary<byte[], HMACSHA256>? t_tokenMacs;
+
+    /// <summary><see cref="TokenHash(byte[], ReadOnlySpan{byte})"/> into <paramref name="hash"/>, with this thread's keyed HMAC for the salt.</summary>
+    public static void TokenHash(byte[] salt, ReadOnlySpan<byte> token, Span<byte> hash)
+    {
+        var macs = t_tokenMacs ??= new(ReferenceEqualityComparer.Instance);
+        if (!macs.TryGetValue(salt, out var mac))
+        {
+            if (macs.Count >= 64)
+            {
+                foreach (var old in macs.Values)
+                {
+                    old.Dispose();
+                }
+                macs.Clear();
+            }
+            mac = new HMACSHA256(salt);
+            macs[salt] = mac;
+        }
+        mac.TryComputeHash(token, hash, out _);
+    }
 }

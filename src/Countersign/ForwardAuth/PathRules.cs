@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace Countersign.ForwardAuth;
@@ -9,6 +10,10 @@ namespace Countersign.ForwardAuth;
 /// </summary>
 public static class PathRules
 {
+    // What char.IsControl matches (C0, DEL and C1), and the replacement character a bad UTF-8 escape decodes to.
+    private static readonly SearchValues<char> Refused = SearchValues.Create(
+        string.Concat(Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)) + "\uFFFD");
+
     /// <summary>
     /// The path an upstream would act on: the query cut off, percent-escapes decoded (so <c>%2e%2e</c> is <c>..</c> and
     /// <c>%2f</c> a slash), backslashes read as slashes, runs of slashes merged, <c>;parameters</c> dropped from each
@@ -21,7 +26,50 @@ public static class PathRules
         {
             return null;
         }
-        var path = rawUri.Split('?', '#')[0];
+        var end = rawUri.AsSpan().IndexOfAny('?', '#');
+        var path = end < 0 ? rawUri : rawUri[..end];
+        return IsAlreadyNormal(path) ? path : Resolve(path);
+    }
+
+    /// <summary>
+    /// Whether the path is its own normal form, the common case on the verify hot path: only unreserved characters
+    /// (RFC 3986 §2.3) and single slashes, and no segment that is a dot or two. Then there is nothing to decode, merge,
+    /// cut or resolve, and <see cref="Resolve"/> would give it back unchanged (a test checks the two agree).
+    /// </summary>
+    internal static bool IsAlreadyNormal(string path)
+    {
+        for (var i = 0; i < path.Length; i++)
+        {
+            var c = path[i];
+            if (c == '/')
+            {
+                if (i > 0 && path[i - 1] == '/')
+                {
+                    return false;
+                }
+            }
+            else if (c == '.')
+            {
+                // A segment of one or two dots only: "/." or "/.." followed by a slash or the end.
+                var start = path.LastIndexOf('/', i) + 1;
+                var stop = path.IndexOf('/', i);
+                var length = (stop < 0 ? path.Length : stop) - start;
+                if (length <= 2 && path.AsSpan(start, length).IndexOfAnyExcept('.') < 0)
+                {
+                    return false;
+                }
+            }
+            else if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '~'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The whole of <see cref="Normalize"/> for a path without its query.</summary>
+    internal static string? Resolve(string path)
+    {
         string decoded;
         try
         {
@@ -32,7 +80,7 @@ public static class PathRules
         {
             return null;
         }
-        if (decoded.Any(c => char.IsControl(c) || c == '\uFFFD'))
+        if (decoded.AsSpan().ContainsAny(Refused))
         {
             return null;
         }

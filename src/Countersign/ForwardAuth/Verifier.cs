@@ -75,13 +75,17 @@ public sealed class Verifier(ForwardAuthCache cache, ForwardAuthKeys keys, Devic
     /// <summary>Whether the device's account may use the service: a grant, or the admin role (the seed's rule).</summary>
     public async ValueTask<VerifyResult> AuthorizeAsync(DeviceState device, AccountState account, ServiceState service)
     {
-        var granted = account.IsAdmin || await cache.GrantedAsync(keys.GrantLookup(device.UserId, service.Id));
+        var granted = account.IsAdmin || await cache.GrantedAsync(device.UserId, service.Id, keys);
         return granted
-            ? new(VerifyStatus.Granted, device.Id, keys.Subject(device.UserId, service.Id), service, account)
+            ? new(VerifyStatus.Granted, device.Id, cache.Subject(device.UserId, service.Id, keys), service, account)
             : new(VerifyStatus.NoGrant, device.Id, null, service, account);
     }
 
     /// <summary>The service a bearer token belongs to: the named one when it matches, else null.</summary>
-    public static bool TokenMatches(ServiceState service, ReadOnlySpan<byte> token) =>
-        CryptographicOperations.FixedTimeEquals(ForwardAuthKeys.TokenHash(service.TokenSalt, token), service.TokenHash);
+    public static bool TokenMatches(ServiceState service, ReadOnlySpan<byte> token)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        ForwardAuthKeys.TokenHash(service.TokenSalt, token, hash);
+        return CryptographicOperations.FixedTimeEquals(hash, service.TokenHash);
+    }
 }

@@ -41,7 +41,7 @@ internal static class AuditBench
         var processes = smoke ? [2] : Numbers(Get("--processes") ?? "1,2");
         var warmUp = smoke ? 0 : int.Parse(Get("--warmup") ?? "30", CultureInfo.InvariantCulture);
         var warmUpMax = smoke ? 0 : int.Parse(Get("--warmup-max") ?? "180", CultureInfo.InvariantCulture);
-        var rounds = smoke ? 1 : int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture);
+        var rounds = smoke ? 1 : Math.Max(1, int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture));
         await using (var probe = new NpgsqlConnection(postgres))
         {
             await probe.OpenAsync();
@@ -62,7 +62,7 @@ internal static class AuditBench
         return 0;
     }
 
-    private static int[] Numbers(string list) => [.. list.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture))];
+    private static int[] Numbers(string list) => [.. list.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).Distinct()];
 
     private static async Task MeasureAsync(string dll, string postgres, int chains, int processCount, int[] writerCounts,
         (int Seconds, int Rounds) rows, (int Min, int Max) warmUp)

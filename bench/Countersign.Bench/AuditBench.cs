@@ -12,7 +12,8 @@ using Npgsql;
 /// in one run on PostgreSQL with durable commits. Each writer rotates its own refresh token in a loop: one
 /// audited event per request, in the request's transaction. A sampler counts the backends waiting for an
 /// advisory lock (the chain's) every 5 ms: their mean over the writers is the share of each event's time
-/// spent waiting for the chain.
+/// spent waiting for the chain. Each configuration starts fresh server processes, so each is warmed up until
+/// its rate stops rising (<see cref="WarmUpAsync"/>) before any row is measured.
 /// </summary>
 internal static class AuditBench
 {
@@ -33,35 +34,38 @@ internal static class AuditBench
         var smoke = args.Contains("--smoke");
         var dll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
         var postgres = Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
-        var seconds = smoke ? 1 : int.Parse(Get("--seconds") ?? "5", CultureInfo.InvariantCulture);
+        var seconds = smoke ? 1 : int.Parse(Get("--seconds") ?? "10", CultureInfo.InvariantCulture);
         // The smoke run takes the path with most parts (two servers on one database, many chains) once.
         var writers = smoke ? [2] : Numbers(Get("--writers") ?? "1,4,16");
         var chainCounts = smoke ? [16] : Numbers(Get("--chains") ?? "1,16");
         var processes = smoke ? [2] : Numbers(Get("--processes") ?? "1,2");
-        var warmUp = smoke ? 0 : int.Parse(Get("--warmup") ?? "10", CultureInfo.InvariantCulture);
+        var warmUp = smoke ? 0 : int.Parse(Get("--warmup") ?? "30", CultureInfo.InvariantCulture);
+        var warmUpMax = smoke ? 0 : int.Parse(Get("--warmup-max") ?? "180", CultureInfo.InvariantCulture);
+        var rounds = smoke ? 1 : Math.Max(1, int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture));
         await using (var probe = new NpgsqlConnection(postgres))
         {
             await probe.OpenAsync();
             await using var show = new NpgsqlCommand("SELECT current_setting('fsync') || '/' || current_setting('synchronous_commit')", probe);
-            Console.WriteLine($"cores: {Environment.ProcessorCount}; PostgreSQL fsync/synchronous_commit: {await show.ExecuteScalarAsync()}; {seconds} s per run after {warmUp} s of warm-up per configuration{(smoke ? " (SMOKE: the figures mean nothing)" : "")}");
+            Console.WriteLine($"cores: {Environment.ProcessorCount}; PostgreSQL fsync/synchronous_commit: {await show.ExecuteScalarAsync()}; {rounds} rounds of {seconds} s per writer count (the median) after each configuration's warm-up (at least {warmUp} s, until the rate stops rising, at most {warmUpMax} s){(smoke ? " (SMOKE: the figures mean nothing)" : "")}");
         }
-        Console.WriteLine("| audit chains | server processes | writers | audited events/s | mean time per event | waiting for a chain lock |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine("| audit chains | server processes | writers | audited events/s | mean time per event | waiting for a chain lock | warmed up for |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
         // Before and after side by side for each node count, so that load from anything else on the machine
         // falls on both alike.
         foreach (var count in processes)
         {
             foreach (var chains in chainCounts)
             {
-                await MeasureAsync(dll, postgres, chains, count, writers, seconds, warmUp);
+                await MeasureAsync(dll, postgres, chains, count, writers, (seconds, rounds), (warmUp, Math.Max(warmUp, warmUpMax)));
             }
         }
         return 0;
     }
 
-    private static int[] Numbers(string list) => [.. list.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture))];
+    private static int[] Numbers(string list) => [.. list.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).Distinct()];
 
-    private static async Task MeasureAsync(string dll, string postgres, int chains, int processCount, int[] writerCounts, int seconds, int warmUp)
+    private static async Task MeasureAsync(string dll, string postgres, int chains, int processCount, int[] writerCounts,
+        (int Seconds, int Rounds) rows, (int Min, int Max) warmUp)
     {
         var settings = new Dictionary<string, string>(Settings) { ["Audit:Chains"] = chains.ToString(CultureInfo.InvariantCulture) };
         var servers = new List<Server>();
@@ -80,16 +84,24 @@ internal static class AuditBench
             {
                 tokens.Add(await SignUpAsync(clients[0], i));
             }
-            if (warmUp > 0)
+            var warmedUp = await WarmUpAsync(clients, tokens, writerCounts.Max(), warmUp, database, $"chains={chains}, {processCount} process(es)");
+            // Rounds of every writer count in turn, so that a slow spell of the shared machine falls on all of
+            // them alike; each row is the median round (by events/s).
+            var results = writerCounts.ToDictionary(w => w, _ => new List<(double PerSecond, double Waiting)>());
+            for (var round = 0; round < rows.Rounds; round++)
             {
-                // Tiered JIT and PGO settle only after a while; the first figures would measure them.
-                await LoadAsync(clients, tokens, writerCounts.Max(), warmUp, database);
+                foreach (var writers in writerCounts)
+                {
+                    results[writers].Add(await LoadAsync(clients, tokens, writers, rows.Seconds, database));
+                }
             }
             foreach (var writers in writerCounts)
             {
-                var (perSecond, waiting) = await LoadAsync(clients, tokens, writers, seconds, database);
+                var (perSecond, waiting) = results[writers].OrderBy(r => r.PerSecond).ElementAt(rows.Rounds / 2);
+                Console.Error.WriteLine(FormattableString.Invariant(
+                    $"rounds chains={chains}, {processCount} process(es), {writers} writers: {string.Join(", ", results[writers].Select(r => r.PerSecond.ToString("F0", CultureInfo.InvariantCulture)))}/s"));
                 Console.WriteLine(FormattableString.Invariant(
-                    $"| {chains} | {processCount} | {writers} | {perSecond:F0} | {writers / perSecond * 1000:F2} ms | {100 * waiting / writers:F1}% |"));
+                    $"| {chains} | {processCount} | {writers} | {perSecond:F0} | {writers / perSecond * 1000:F2} ms | {100 * waiting / writers:F1}% | {warmedUp} s |"));
             }
         }
         finally
@@ -100,6 +112,32 @@ internal static class AuditBench
                 await server.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// Loads fresh servers with every writer in 5 s windows until the rate stops rising: the mean of the last
+    /// two windows less than 5% above the two before, after at least <c>Min</c> seconds (at most <c>Max</c>).
+    /// A fixed 10 s was not enough: on two saturated cores tiered JIT and dynamic PGO reach the hot path's
+    /// final code only after ~40–60 s (one process, 16 writers, durable commits: 273/s in the first 10 s,
+    /// 590–650/s from the 40th second on, docs/benchmarks.md), so the rows measured the compiler, not the
+    /// chain. Returns the seconds it took; every window goes to stderr.
+    /// </summary>
+    private static async Task<int> WarmUpAsync(List<HttpClient> clients, List<string> tokens, int writers, (int Min, int Max) seconds,
+        string database, string label)
+    {
+        const int Window = 5;
+        var rates = new List<double>();
+        while (rates.Count * Window < seconds.Max)
+        {
+            rates.Add((await LoadAsync(clients, tokens, writers, Window, database)).PerSecond);
+            Console.Error.WriteLine(FormattableString.Invariant($"warm-up {label}: {rates.Count * Window} s, {rates[^1]:F0}/s"));
+            if (rates.Count * Window >= seconds.Min && rates.Count >= 4
+                && rates[^2..].Average() < 1.05 * rates[^4..^2].Average())
+            {
+                break;
+            }
+        }
+        return rates.Count * Window;
     }
 
     private static async Task<string> SignUpAsync(HttpClient http, int i)

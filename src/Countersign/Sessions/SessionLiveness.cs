@@ -25,6 +25,11 @@ public sealed partial class SessionLiveness(IEphemeralStore store, IOptions<Redi
     /// <summary>Beyond this many remembered families the memory starts again (each entry is ~100 bytes).</summary>
     private const int MaxEntries = 200_000;
 
+    // When entries past Longest were last dropped. Such an entry is never trusted again (IsActiveAsync reads the
+    // database instead), so keeping it only costs memory: without the sweep every family ever checked stayed until
+    // MaxEntries, and a node's memory grew with the sign-ins it had seen.
+    private long _sweptAt;
+
     private readonly ConcurrentDictionary<Guid, Entry> _entries = new();
     private IAsyncDisposable? _subscription;
 
@@ -55,9 +60,31 @@ public sealed partial class SessionLiveness(IEphemeralStore store, IOptions<Redi
             {
                 _entries.Clear();
             }
+            SweepStale(now);
             _entries[familyId] = new Entry(row.UserId, !row.Revoked, row.ExpiresAt, now);
         }
         return !row.Revoked && now < row.ExpiresAt;
+    }
+
+    /// <summary>How many families are remembered, trusted or not; for tests.</summary>
+    internal int Count => _entries.Count;
+
+    /// <summary>Drops the entries too old to be trusted, at most once per <see cref="Longest"/>.</summary>
+    private void SweepStale(DateTimeOffset now)
+    {
+        var last = Interlocked.Read(ref _sweptAt);
+        if (now.UtcTicks - last < Longest.Ticks || Interlocked.CompareExchange(ref _sweptAt, now.UtcTicks, last) != last)
+        {
+            return;
+        }
+        foreach (var (id, entry) in _entries)
+        {
+            if (now - entry.ReadAt >= Longest)
+            {
+                // Only the entry seen: one stored again meanwhile by another request stays.
+                _entries.TryRemove(new KeyValuePair<Guid, Entry>(id, entry));
+            }
+        }
     }
 
     /// <summary>Announces ended families, here and on every node. Call once the change is committed (<see cref="Storage.AfterCommit"/>).</summary>

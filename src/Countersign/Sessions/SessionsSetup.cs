@@ -116,6 +116,11 @@ public static class SessionsSetup
                         if (context.Principal?.SessionId() is not { } sid || !await sessions.IsActiveAsync(sid))
                         {
                             context.Fail("The session has ended.");
+                            return;
+                        }
+                        if (context.HttpContext.Request.Path.StartsWithSegments("/hubs"))
+                        {
+                            context.Principal = HubPrincipal.From(context.Principal);
                         }
                     },
                 };

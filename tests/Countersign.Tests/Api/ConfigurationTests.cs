@@ -2,6 +2,7 @@ using System.Net;
 using Countersign.Cli;
 using Countersign.Hosting;
 using Countersign.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace Countersign.Tests.Api;
 
@@ -44,6 +45,20 @@ public sealed class ConfigurationTests(ClosedRegistrationServer server) : IClass
         Assert.Contains(messages, m => m.Contains("Storage:ConnectionString", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("Secrets:MasterKey", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.Contains("Accounts:DefaultLanguage", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_shipped_settings_start_no_activity_or_log_scope_per_request_unless_tracing_asks()
+    {
+        // ASP.NET Core's hosting starts an Activity and a log scope for every request while its diagnostics logger is
+        // enabled at any level (HostingApplicationDiagnostics.BeginRequest checks IsEnabled(Critical)): about a tenth
+        // of a forward-auth check (docs/benchmarks.md). appsettings.json turns that category off; tracing, when
+        // configured, still gets its spans because an ActivitySource listener makes hosting start them anyway.
+        await using var app = CountersignApp.Build(CountersignApp.CreateBuilder(server.ConfigureBuilder));
+        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
+        Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Critical));
+        Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel").IsEnabled(LogLevel.Warning));
+        Assert.True(loggers.CreateLogger("Countersign.ForwardAuth.Verifier").IsEnabled(LogLevel.Warning));
     }
 
     [Fact]

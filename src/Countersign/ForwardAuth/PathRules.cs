@@ -17,8 +17,8 @@ public static class PathRules
     /// <summary>
     /// The path an upstream would act on: the query cut off, percent-escapes decoded (so <c>%2e%2e</c> is <c>..</c> and
     /// <c>%2f</c> a slash), backslashes read as slashes, runs of slashes merged, <c>;parameters</c> dropped from each
-    /// segment and dot segments removed (RFC 3986 §5.2.4). Null when it climbs above the root, decodes to something
-    /// other than UTF-8, or holds a control character: such a request is refused, never matched loosely.
+    /// segment and dot segments removed (RFC 3986 §5.2.4). Null when it climbs above the root, holds an escape that is not
+    /// UTF-8 or is encoded more than twice, or holds a control character: such a request is refused, never matched loosely.
     /// </summary>
     public static string? Normalize(string? rawUri)
     {
@@ -80,7 +80,9 @@ public static class PathRules
         {
             return null;
         }
-        if (decoded.AsSpan().ContainsAny(Refused))
+        // An escape that survives two decodings is one that does not decode to UTF-8 (%C3 alone, which the unescaper
+        // leaves as it is) or a third level of encoding (%25252e): either way an upstream may read it otherwise.
+        if (decoded.AsSpan().ContainsAny(Refused) || HoldsEscape(decoded))
         {
             return null;
         }
@@ -106,6 +108,18 @@ public static class PathRules
         }
         var trailing = decoded.EndsWith('/') && segments.Count > 0 ? "/" : "";
         return "/" + string.Join('/', segments) + trailing;
+    }
+
+    private static bool HoldsEscape(string text)
+    {
+        for (var i = text.IndexOf('%'); i >= 0 && i + 2 < text.Length; i = text.IndexOf('%', i + 1))
+        {
+            if (char.IsAsciiHexDigit(text[i + 1]) && char.IsAsciiHexDigit(text[i + 2]))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Whether a normalised path is the prefix itself or below it, segment by segment (<c>/app</c> does not cover <c>/apple</c>).</summary>

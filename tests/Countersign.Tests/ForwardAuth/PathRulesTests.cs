@@ -47,7 +47,11 @@ public sealed class PathRulesTests
     [InlineData("/a/%7F")]
     [InlineData("/a/%C2%85")]
     [InlineData("/a/\u0001")]
-    public void A_path_that_climbs_above_the_root_or_holds_a_control_character_is_refused(string path) =>
+    [InlineData("/a/%C3")]
+    [InlineData("/a/%C3%28")]
+    [InlineData("/admi%6E%C3/x")]
+    [InlineData("/pub/%25252e%25252e/admin")]
+    public void A_path_that_climbs_above_the_root_or_holds_a_control_character_or_a_bad_escape_is_refused(string path) =>
         Assert.Null(PathRules.Normalize(path));
 
     [Fact]

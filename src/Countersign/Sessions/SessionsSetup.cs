@@ -92,6 +92,9 @@ public static class SessionsSetup
                         return expires is { } exp && exp > now - skew && (notBefore is not { } nbf || nbf <= now + skew);
                     },
                 };
+                // Nothing reads the token back from the authentication properties (GetTokenAsync); saved, a hub connection
+                // would keep a copy for its whole life.
+                jwt.SaveToken = false;
                 jwt.Events = new JwtBearerEvents
                 {
                     // Browsers cannot set headers on a WebSocket, so SignalR clients send the token in the query (hubs only).

@@ -112,9 +112,9 @@ public static class PathRules
 
     private static bool HoldsEscape(string text)
     {
-        for (var i = text.IndexOf('%'); i >= 0 && i + 2 < text.Length; i = text.IndexOf('%', i + 1))
+        for (var i = text.IndexOf('%'); i >= 0; i = text.IndexOf('%', i + 1))
         {
-            if (char.IsAsciiHexDigit(text[i + 1]) && char.IsAsciiHexDigit(text[i + 2]))
+            if (Uri.IsHexEncoding(text, i))
             {
                 return true;
             }

@@ -62,20 +62,7 @@ public sealed class SessionService(
         var now = time.GetUtcNow();
         var o = options.CurrentValue;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        // One query for everything a refresh needs: the token, its family, the account and its roles.
-        var found = await (
-            from t in db.RefreshTokens
-            join f in db.SessionFamilies on t.FamilyId equals f.Id
-            join u in db.Users on f.UserId equals u.Id
-            where t.Hash == hash
-            select new
-            {
-                TokenId = t.Id,
-                t.CreatedAt,
-                Family = f,
-                User = u,
-                Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList(),
-            }).FirstOrDefaultAsync(ct);
+        var found = await TokenByHash.For(db)(db, hash, ct);
         if (found is null || found.Family.RevokedAt is not null || found.Family.ExpiresAt <= now
             || found.CreatedAt + o.RefreshIdleLifetime <= now)
         {
@@ -109,6 +96,21 @@ public sealed class SessionService(
         await tx.CommitAsync(ct);
         return pair;
     }
+
+    /// <summary>What <see cref="TokenByHash"/> returns.</summary>
+    private sealed record PresentedToken(long TokenId, DateTimeOffset CreatedAt, SessionFamily Family, User User, List<string> Roles);
+
+    // One query for everything a refresh needs: the token, its family, the account and its roles. Compiled once, so a
+    // rotation does not walk and hash the expression tree to find the cached plan (docs/benchmarks.md).
+    private static readonly CompiledQuery<Func<CountersignDb, byte[], CancellationToken, Task<PresentedToken?>>> TokenByHash = new(() =>
+        EF.CompileAsyncQuery((CountersignDb db, byte[] hash, CancellationToken token) => (
+            from t in db.RefreshTokens
+            join f in db.SessionFamilies on t.FamilyId equals f.Id
+            join u in db.Users on f.UserId equals u.Id
+            where t.Hash == hash
+            select new PresentedToken(t.Id, t.CreatedAt, f, u,
+                db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList()))
+            .FirstOrDefault()));
 
     /// <summary>Finds the family a refresh token belongs to, used or not.</summary>
     public Task<SessionFamily?> FindByRefreshTokenAsync(string presented, CancellationToken ct = default)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Linq.Expressions;
 using Countersign.Accounts;
 using Countersign.Audit;
 using Countersign.Defences;
@@ -135,7 +134,7 @@ public sealed class SignInCore(
         }
         else
         {
-            account = await FindAsync(u => u.Id == attempt.UserId, ct);
+            account = attempt.UserId is { } id ? Account(await ById.For(db)(db, id, ct)) : null;
             if (account is null)
             {
                 await recorder.FailedAsync(trace, null, "unknown_user", lockedNow: false, ct);
@@ -161,7 +160,7 @@ public sealed class SignInCore(
         Verdict verdict;
         try
         {
-            account ??= await FindAsync(u => u.NormalizedUserName == normalized, ct);
+            account ??= Account(await ByName.For(db)(db, normalized, ct));
             verdict = await CheckFactorsAsync(attempt, account, trace, onSuccess, ct);
         }
         catch when (admitted)
@@ -309,21 +308,33 @@ public sealed class SignInCore(
             : new(new(SignInStatus.InvalidMfaCode) { Account = account, Methods = account.Methods }, string.Join(",", failures));
     }
 
-    /// <summary>
-    /// The account, its roles and whether it has second factors, in one round trip (Identity would take
-    /// three): the same query for every username, known or not, so its cost says nothing either.
-    /// </summary>
-    private async Task<SignInAccount?> FindAsync(Expression<Func<User, bool>> match, CancellationToken ct)
+    /// <summary>What the one account query returns (<see cref="ByName"/>, <see cref="ById"/>).</summary>
+    private sealed record AccountRow(User User, List<string> Roles, bool HasTotp, bool HasPasskey);
+
+    // The account, its roles and whether it has second factors, in one round trip (Identity would take three): the
+    // same query for every username, known or not, so its cost says nothing either. Compiled (<see cref="CompiledQuery{T}"/>):
+    // finding the cached plan of an uncompiled query walks and hashes its expression tree on every sign-in
+    // (docs/benchmarks.md, "Why the login overhead is above 1.15").
+    private static readonly CompiledQuery<Func<CountersignDb, string, CancellationToken, Task<AccountRow?>>> ByName = new(() =>
+        EF.CompileAsyncQuery((CountersignDb db, string normalized, CancellationToken token) => db.Users
+            .Where(u => u.NormalizedUserName == normalized)
+            .Select(u => new AccountRow(u,
+                db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList(),
+                db.TotpAuthenticators.Any(t => t.UserId == u.Id && t.ConfirmedAt != null),
+                db.UserPasskeys.Any(p => p.UserId == u.Id)))
+            .FirstOrDefault()));
+
+    private static readonly CompiledQuery<Func<CountersignDb, Guid, CancellationToken, Task<AccountRow?>>> ById = new(() =>
+        EF.CompileAsyncQuery((CountersignDb db, Guid id, CancellationToken token) => db.Users
+            .Where(u => u.Id == id)
+            .Select(u => new AccountRow(u,
+                db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList(),
+                db.TotpAuthenticators.Any(t => t.UserId == u.Id && t.ConfirmedAt != null),
+                db.UserPasskeys.Any(p => p.UserId == u.Id)))
+            .FirstOrDefault()));
+
+    private static SignInAccount? Account(AccountRow? found)
     {
-        var found = await db.Users.Where(match)
-            .Select(u => new
-            {
-                User = u,
-                Roles = db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList(),
-                HasTotp = db.TotpAuthenticators.Any(t => t.UserId == u.Id && t.ConfirmedAt != null),
-                HasPasskey = db.UserPasskeys.Any(p => p.UserId == u.Id),
-            })
-            .FirstOrDefaultAsync(ct);
         if (found is null)
         {
             return null;

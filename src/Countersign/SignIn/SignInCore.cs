@@ -312,7 +312,7 @@ public sealed class SignInCore(
     private sealed record AccountRow(User User, List<string> Roles, bool HasTotp, bool HasPasskey);
 
     // The account, its roles and whether it has second factors, in one round trip (Identity would take three): the
-    // same query for every username, known or not, so its cost says nothing either. Compiled (<see cref="CompiledQuery{T}"/>):
+    // same query for every username, known or not, so its cost says nothing either. Compiled (Storage/CompiledQuery.cs):
     // finding the cached plan of an uncompiled query walks and hashes its expression tree on every sign-in
     // (docs/benchmarks.md, "Why the login overhead is above 1.15").
     private static readonly CompiledQuery<Func<CountersignDb, string, CancellationToken, Task<AccountRow?>>> ByName = new(() =>

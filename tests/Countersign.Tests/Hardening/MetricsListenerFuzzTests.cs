@@ -12,8 +12,8 @@ namespace Countersign.Tests.Hardening;
 /// The Prometheus scrape listener (issue 17) is a second HTTP server in the process, not Kestrel, so the HTTP fuzzer
 /// does not reach it. This one writes seeded raw requests to it over TCP: bad request lines, methods, versions, paths,
 /// header blocks, lengths and chunked bodies, truncated requests and plain noise. None may stop the process, take
-/// more than 5 s to answer or close, get a 5xx other than 501 and 505, or make the listener stop serving scrapes (what it serves is no secret
-/// from whoever reaches its port, so which odd paths it answers is not checked). <c>COUNTERSIGN_FUZZ_SEED</c> replays a run.
+/// more than 5 s to answer or close, get a 5xx other than 501 and 505, or make the listener stop serving scrapes
+/// (what it serves is no secret from whoever reaches its port, so which odd paths it answers is not checked). <c>COUNTERSIGN_FUZZ_SEED</c> replays a run.
 /// </summary>
 public sealed class MetricsListenerFuzzTests(ITestOutputHelper output)
 {
@@ -106,21 +106,18 @@ public sealed class MetricsListenerFuzzTests(ITestOutputHelper output)
         }
         catch (OperationCanceledException)
         {
-            return (StatusOf(received), "", false);
+            return (StatusOf(Encoding.Latin1.GetString(received.ToArray())), "", false);
         }
         catch (SocketException)
         {
             // A reset on a request the listener refused to read: an answer of its own.
         }
         var text = Encoding.Latin1.GetString(received.ToArray());
-        return (StatusOf(received), text, true);
+        return (StatusOf(text), text, true);
     }
 
-    private static string? StatusOf(MemoryStream received)
-    {
-        var text = Encoding.Latin1.GetString(received.ToArray());
-        return text.StartsWith("HTTP/", StringComparison.Ordinal) && text.Split(' ', 3) is { Length: >= 2 } parts ? parts[1] : null;
-    }
+    private static string? StatusOf(string response) =>
+        response.StartsWith("HTTP/", StringComparison.Ordinal) && response.Split(' ', 3) is { Length: >= 2 } parts ? parts[1] : null;
 
     private static readonly string[] Methods = ["GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PRI", "get", "G\0T", "", "GETGETGETGETGETGETGETGET"];
 
@@ -155,7 +152,6 @@ public sealed class MetricsListenerFuzzTests(ITestOutputHelper output)
                 _ => $"Host: 127.0.0.1:{port}",
             });
         }
-        var body = "";
         for (var n = random.Next(4); n > 0; n--)
         {
             lines.Add(random.Next(14) switch
@@ -176,7 +172,7 @@ public sealed class MetricsListenerFuzzTests(ITestOutputHelper output)
                 _ => "Accept: application/openmetrics-text; version=1.0.0",
             });
         }
-        body = random.Next(4) switch
+        var body = random.Next(4) switch
         {
             0 => "zz\r\nnot a chunk\r\n",
             1 => "4\r\nabcd\r\n0\r\n\r\n",

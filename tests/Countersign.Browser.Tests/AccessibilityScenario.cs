@@ -31,12 +31,13 @@ public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixtur
         var page = await context.NewPageAsync();
         async Task CheckAsync(string path, string? screenshot = null)
         {
-            await page.GotoAsync(path);
+            // The driver waits for network idle itself here; IPage.WaitForLoadStateAsync can miss it (Navigation.cs).
+            await page.GotoAsync(path, new() { WaitUntil = WaitUntilState.NetworkIdle });
             await CheckHereAsync(screenshot);
         }
         async Task CheckHereAsync(string? screenshot = null)
         {
-            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await page.LoadedAsync();
             Assert.Equal(language, await page.Locator("html").GetAttributeAsync("lang"));
             await page.AssertAccessibleAsync();
             await page.AssertFitsWidthAsync();
@@ -57,7 +58,7 @@ public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixtur
         await page.Locator("#username").FillAsync(oneTime);
         await page.Locator("#password").FillAsync(given);
         await page.Locator("form.card button[type=submit]").ClickAsync();
-        await page.WaitForURLAsync("**/login/new-password");
+        await page.ArriveAtAsync("/login/new-password");
         await CheckHereAsync("new-password-fr-phone.png");
         await page.Locator("#new-password").FillAsync("short");
         await page.Locator("#confirm-password").FillAsync("short");
@@ -83,7 +84,7 @@ public sealed class AccessibilityScenario(BrowserFixture fixture) : IClassFixtur
             {
                 // A third-party application asks this signed-in user for consent (OIDC Core 1.0 §3.1.2.4).
                 await page.GotoAsync(Countersign.Tests.Oidc.OidcDriver.AuthorizeUrl(await ThirdPartyClientAsync(), Countersign.Tests.Oidc.OidcDriver.Pkce.New(), "openid profile email"));
-                await page.WaitForURLAsync("**/consent**");
+                await page.ArriveAsync(new Regex("/consent"));
                 await CheckHereAsync("consent-fr-phone.png");
             }
             await BrowserFixture.SignOutAsync(page);

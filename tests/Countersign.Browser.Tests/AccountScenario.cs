@@ -34,7 +34,7 @@ public sealed class AccountScenario(BrowserFixture fixture) : IClassFixture<Brow
         await using var phone = await PhoneAsync();
         var page = await phone.NewPageAsync();
         await BrowserFixture.SignInAsync(page, name);
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         await page.AssertFitsWidthAsync();
         await page.AssertAccessibleAsync();
 
@@ -116,13 +116,13 @@ public sealed class AccountScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(BrowserFixture.Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/login/new-password");
+        await page.ArriveAtAsync("/login/new-password");
         await page.AssertFitsWidthAsync();
         await page.AssertAccessibleAsync();
         await page.GetByLabel("New password").FillAsync(NewPassword);
         await page.GetByLabel("The same again").FillAsync(NewPassword);
         await page.GetByRole(AriaRole.Button, new() { Name = "Save and continue" }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         Assert.Contains("new password is saved", await page.Locator("#account-success").InnerTextAsync(), StringComparison.Ordinal);
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ArtifactPath("account.png"), FullPage = true });
     }
@@ -144,7 +144,7 @@ public sealed class AccountScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByLabel("Password", new() { Exact = true }).FillAsync(NewPassword);
         await page.GetByLabel("The same again").FillAsync(NewPassword);
         await page.GetByRole(AriaRole.Button, new() { Name = "Create the account" }).ClickAsync();
-        await page.WaitForURLAsync("**/login");
+        await page.ArriveAtAsync("/login");
         Assert.Contains(name, await page.Locator("#login-notice").InnerTextAsync(), StringComparison.Ordinal);
     }
 }

@@ -33,13 +33,13 @@ public sealed class AdminConsoleScenario(BrowserFixture fixture) : IClassFixture
         await page.Locator("#second-factor").WaitForAsync();
         await page.GetByLabel("Code").FillAsync(Rfc6238.Code(secret, step));
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify" }).ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
+        await page.LeaveSignInAsync();
 
         // Re-authenticate with a fresh code (a later step: the sign-in's is spent, RFC 6238 §5.2).
         await page.GotoAsync("/reauth?returnUrl=%2Fadmin");
         await page.GetByLabel("Six-digit code").FillAsync(Rfc6238.Code(secret, step + 1));
         await page.Locator("form:has(#reauth-code) button").ClickAsync();
-        await page.WaitForURLAsync("**/admin");
+        await page.ArriveAtAsync("/admin");
         await AssertFitsAsync(page, "admin-dashboard.png");
 
         // Create a user; the one-time password is shown once on their page.
@@ -134,7 +134,7 @@ public sealed class AdminConsoleScenario(BrowserFixture fixture) : IClassFixture
         await page.GotoAsync("/admin/audit");
         await page.GetByLabel("Action").FillAsync("pair_created");
         await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).Last.ClickAsync();
-        await page.WaitForURLAsync("**action=pair_created**");
+        await page.ArriveAsync(new Regex("action=pair_created"));
         Assert.Equal(1, await page.Locator("table.audit tbody tr").CountAsync());
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify the chain" }).ClickAsync();
         await page.Locator("#verify-result").WaitForAsync();

@@ -59,7 +59,7 @@ public class BrowserFixture : IAsyncLifetime
         await page.Locator("#username").FillAsync(name);
         await page.Locator("#password").FillAsync(Password);
         await page.Locator("form.card button[type=submit]").ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/login", StringComparison.Ordinal));
+        await page.LeaveSignInAsync();
     }
 
     /// <summary>Where screenshots go: COUNTERSIGN_TEST_ARTIFACTS (scripts/test sets ./artifacts), else a temp folder.</summary>

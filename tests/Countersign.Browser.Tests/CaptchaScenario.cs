@@ -58,7 +58,7 @@ public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixtu
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
     }
 
@@ -89,14 +89,13 @@ public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixtu
             // The answer to the post, not the error already on the page.
             try
             {
-                await page.RunAndWaitForResponseAsync(() => page.Locator("form.card button[type=submit]").ClickAsync(),
-                    r => r.Request.Method == "POST" && r.Url.Contains("/login", StringComparison.Ordinal));
+                await page.NavigateByAsync(() => page.RunAndWaitForResponseAsync(() => page.Locator("form.card button[type=submit]").ClickAsync(),
+                    r => r.Request.Method == "POST" && r.Url.Contains("/login", StringComparison.Ordinal)));
             }
             catch (TimeoutException)
             {
                 throw new Xunit.Sdk.XunitException($"attempt {i}: " + string.Join("\n", console) + "\n" + await page.Locator("form").First.InnerHTMLAsync());
             }
-            await page.WaitForLoadStateAsync();
         }
         Assert.Equal("fr", await page.Locator("html").GetAttributeAsync("lang"));
 
@@ -114,6 +113,6 @@ public sealed class CaptchaScenario(CaptchaBrowserFixture fixture) : IClassFixtu
         await page.Locator("#username").FillAsync(name);
         await page.Locator("#password").FillAsync(Password);
         await page.Locator("form.card button[type=submit]").ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
     }
 }

@@ -37,13 +37,13 @@ public sealed class OidcScenario(BrowserFixture fixture) : IClassFixture<Browser
     }
 
     /// <summary>Waits for a URL; on a timeout says where the browser is and what its console said (a CSP refusal shows there).</summary>
-    private static async Task ArriveAsync(IPage page, string url, List<string> console)
+    private static async Task ArriveOrSayWhereAsync(IPage page, Regex url, List<string> console)
     {
         try
         {
-            await page.WaitForURLAsync(url, new() { Timeout = 20_000 });
+            await page.ArriveAsync(url, 20_000);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or PlaywrightException)
         {
             throw new Xunit.Sdk.XunitException($"not at {url} but {page.Url}: {string.Join(" | ", console)}");
         }
@@ -58,7 +58,7 @@ public sealed class OidcScenario(BrowserFixture fixture) : IClassFixture<Browser
 
     private static async Task SignInOnCountersignAsync(IPage page, string name)
     {
-        await page.WaitForURLAsync(url => url.Contains("/login", StringComparison.Ordinal));
+        await page.ArriveAsync(new Regex("/login"));
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(BrowserFixture.Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
@@ -78,7 +78,7 @@ public sealed class OidcScenario(BrowserFixture fixture) : IClassFixture<Browser
         var console = Console(page);
         await page.GotoAsync($"http://localhost:{port}/login");
         await SignInOnCountersignAsync(page, name);
-        await ArriveAsync(page, $"http://localhost:{port}/callback**", console);
+        await ArriveOrSayWhereAsync(page, new Regex("^" + Regex.Escape($"http://localhost:{port}/callback")), console);
         Assert.True(await page.Locator("#who").CountAsync() == 1, await page.Locator("main").InnerTextAsync());
         // The RP validated the id token (ES256 against the JWKS, nonce, issuer), called userinfo and refreshed.
         Assert.Equal(name, await page.Locator("#who").InnerTextAsync());
@@ -86,7 +86,7 @@ public sealed class OidcScenario(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal("yes", await page.Locator("#refreshed").InnerTextAsync());
 
         await page.Locator("#logout").ClickAsync();
-        await page.WaitForURLAsync($"http://localhost:{port}/bye**");
+        await page.ArriveAsync(new Regex("^" + Regex.Escape($"http://localhost:{port}/bye")));
         // Signed out of Countersign too: its account page asks for a sign-in again.
         await page.GotoAsync(fixture.Server.BaseAddress + "account");
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
@@ -106,13 +106,13 @@ public sealed class OidcScenario(BrowserFixture fixture) : IClassFixture<Browser
         var console = Console(page);
         await page.GotoAsync($"http://localhost:{port}/");
         await SignInOnCountersignAsync(page, name);
-        await ArriveAsync(page, $"http://localhost:{port}/", console);
+        await ArriveOrSayWhereAsync(page, new Regex("^" + Regex.Escape($"http://localhost:{port}/") + "$"), console);
         Assert.Equal(name, await page.Locator("#who").InnerTextAsync());
         // The handler fetched userinfo (GetClaimsFromUserInfoEndpoint) and saved the tokens.
         Assert.Equal("yes", await page.Locator("#has-refresh").InnerTextAsync());
 
         await page.GotoAsync($"http://localhost:{port}/logout");
-        await page.WaitForURLAsync($"http://localhost:{port}/signed-out");
+        await page.ArriveAsync(new Regex("^" + Regex.Escape($"http://localhost:{port}/signed-out") + "$"));
         await page.GotoAsync(fixture.Server.BaseAddress + "account");
         Assert.Contains("/login", page.Url, StringComparison.Ordinal);
     }
@@ -126,7 +126,7 @@ public sealed class OidcScenario(BrowserFixture fixture) : IClassFixture<Browser
 
         public static async Task<NodeRelyingParty> StartAsync(Uri issuer, string client, string secret, int port)
         {
-            var start = new ProcessStartInfo("node", Path.Combine(RepoRoot(), "tests", "oidc-rp", "rp.mjs"))
+            var start = new ProcessStartInfo("node", Path.Combine(Countersign.Tests.Infrastructure.Repository.Root, "tests", "oidc-rp", "rp.mjs"))
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -150,16 +150,6 @@ public sealed class OidcScenario(BrowserFixture fixture) : IClassFixture<Browser
         {
             _process.Kill(entireProcessTree: true);
             _process.Dispose();
-        }
-
-        private static string RepoRoot()
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Countersign.slnx")))
-            {
-                dir = dir.Parent;
-            }
-            return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
         }
     }
 

@@ -26,7 +26,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
 
         await page.Locator("#passkey-name").FillAsync("Test laptop");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add a passkey" }).ClickAsync();
@@ -37,7 +37,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
 
         await page.GotoAsync("/login");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with a passkey" }).ClickAsync();
-        await page.WaitForURLAsync("**/account", new() { Timeout = 15_000 });
+        await page.ArriveAtAsync("/account", 15_000);
         Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
         Assert.NotEqual("never", await page.Locator("#passkey-list tbody td").Nth(2).InnerTextAsync());
         Assert.Empty(errors);
@@ -49,7 +49,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Use a passkey instead" }).ClickAsync();
-        await page.WaitForURLAsync("**/account", new() { Timeout = 15_000 });
+        await page.ArriveAtAsync("/account", 15_000);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         await page.Locator("#passkey-name").FillAsync("Test laptop");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add a passkey" }).ClickAsync();
         await page.Locator("#passkey-list").WaitForAsync(new() { Timeout = 15_000 });
@@ -73,7 +73,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.GotoAsync("/devices/add");
         await page.Locator("#device-name").FillAsync("Passkey browser");
         await page.GetByRole(AriaRole.Button, new() { Name = "Use a passkey instead" }).ClickAsync();
-        await page.WaitForURLAsync("**/account", new() { Timeout = 15_000 });
+        await page.ArriveAtAsync("/account", 15_000);
         var cookie = Assert.Single(await context.CookiesAsync(), c => c.Name == "__Secure-cs_device");
         Assert.True(cookie.HttpOnly);
         Assert.True(cookie.Secure);
@@ -108,7 +108,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.GetByLabel("Username").FillAsync(name);
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         await page.Locator("#passkey-name").FillAsync("Test laptop");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add a passkey" }).ClickAsync();
         await page.Locator("#passkey-list").WaitForAsync(new() { Timeout = 15_000 });
@@ -134,7 +134,7 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
         await page.AssertFitsWidthAsync();
         await page.ScreenshotAsync(new() { Path = BrowserFixture.ArtifactPath("reauth-passkey.png"), FullPage = true });
         await page.GetByRole(AriaRole.Button, new() { Name = "Confirm with a passkey" }).ClickAsync();
-        await page.WaitForURLAsync("**/admin/services", new() { Timeout = 15_000 });
+        await page.ArriveAtAsync("/admin/services", 15_000);
         Assert.Empty(errors);
 
         await using var scope = fixture.Server.Services.CreateAsyncScope();
@@ -161,13 +161,13 @@ public sealed class PasskeyScenario(BrowserFixture fixture) : IClassFixture<Brow
 
         await page.GotoAsync("/login");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with a passkey" }).ClickAsync();
-        await page.WaitForURLAsync("**/login/new-password", new() { Timeout = 15_000 });
+        await page.ArriveAtAsync("/login/new-password", 15_000);
         await page.AssertAccessibleAsync();
         await page.GetByLabel("The password you were given").FillAsync(Password);
         await page.GetByLabel("New password").FillAsync("amber Lantern 4 quiet harbours");
         await page.GetByLabel("The same again").FillAsync("amber Lantern 4 quiet harbours");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save and continue" }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
     }
 }

@@ -22,7 +22,7 @@ public sealed class SignInScenario(BrowserFixture fixture) : IClassFixture<Brows
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
 
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
         Assert.Contains("client", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
 
@@ -51,7 +51,7 @@ public sealed class SignInScenario(BrowserFixture fixture) : IClassFixture<Brows
 
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         var sessionCookie = (await context.CookiesAsync()).Single(c => c.Name == "__Host-countersign");
 
         await BrowserFixture.SignOutAsync(page);

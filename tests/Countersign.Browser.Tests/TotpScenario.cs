@@ -17,7 +17,7 @@ public sealed class TotpScenario(BrowserFixture fixture) : IClassFixture<Browser
         await using var context = await fixture.Browser.NewContextAsync(new() { BaseURL = fixture.Server.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
         await SignInWithPasswordAsync(page, name);
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Set up an authenticator app" }).ClickAsync();
         Assert.True(await page.Locator("#totp-qr").IsVisibleAsync());
@@ -36,7 +36,7 @@ public sealed class TotpScenario(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal(0, await page.Locator("input[name=Password]").CountAsync());
         await page.GetByLabel("Code").FillAsync(Rfc6238.Code(secret, step + 1));
         await page.GetByRole(AriaRole.Button, new() { Name = "Verify" }).ClickAsync();
-        await page.WaitForURLAsync("**/account");
+        await page.ArriveAtAsync("/account");
         Assert.Equal(name, await page.Locator("#account-username").InnerTextAsync());
     }
 

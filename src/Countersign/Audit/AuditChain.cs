@@ -70,35 +70,57 @@ internal static class AuditChain
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            // Its own statement, so that the inserts' reads of the tail (each statement sees what was committed
-            // when it began, in READ COMMITTED) come after the lock: a read in the same statement as the lock
-            // could miss the previous holder's rows.
-            var sql = new StringBuilder("SELECT countersign_audit_chain(@chains);\n");
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                var row = chunk[i];
-                var p = $"@p{i}_";
-                sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"""
-                    INSERT INTO audit_events ("At", "Action", "UserId", "Username", "ClientIp", "Detail", "Chain", "Seq", "Hash")
-                    SELECT {p}at, {p}action, {p}user, {p}name, {p}ip, {p}detail, k.c, coalesce(t."Seq", 0) + 1,
-                           sha256(coalesce(t."Hash", @genesis) || {p}fields)
-                    FROM (SELECT current_setting('countersign.audit_chain')::integer AS c) k
-                    LEFT JOIN LATERAL (SELECT "Seq", "Hash" FROM audit_events WHERE "Chain" = k.c ORDER BY "Seq" DESC LIMIT 1) t ON true;
-
-                    """);
-                Add(command, p + "at", row.At);
-                Add(command, p + "action", row.Action);
-                Add(command, p + "user", row.UserId);
-                Add(command, p + "name", row.Username);
-                Add(command, p + "ip", row.ClientIp);
-                Add(command, p + "detail", row.Detail);
-                Add(command, p + "fields", FieldsDigest(row));
-            }
-            Add(command, "genesis", Genesis);
-            Add(command, "chains", chains);
-            command.CommandText = sql.ToString();
+            AddAppend(command, chunk, chains);
             await command.ExecuteNonQueryAsync(ct);
         }
+    }
+
+    /// <summary>
+    /// Whether <see cref="AddAppend"/> may put these rows at the end of a save's own command (<see cref="AuditBatching"/>)
+    /// rather than in commands of their own: few enough for one command.
+    /// </summary>
+    public static bool FitsOneCommand(IReadOnlyList<AuditEvent> rows) => rows.Count <= RowsPerCommand;
+
+    /// <summary>
+    /// Adds to the end of <paramref name="command"/> the statements that append <paramref name="rows"/> (at most
+    /// <see cref="RowsPerCommand"/>) to a chain: the chain's lock, then one insert per row. The parameters' names start
+    /// with <c>audit</c>, unlike EF's (<c>@p0</c> …), so the save's own statements may come before them in one command.
+    /// </summary>
+    internal static void AddAppend(DbCommand command, IReadOnlyList<AuditEvent> rows, int chains)
+    {
+        // Its own statement, so that the inserts' reads of the tail (each statement sees what was committed
+        // when it began, in READ COMMITTED) come after the lock: a read in the same statement as the lock
+        // could miss the previous holder's rows.
+        var before = command.CommandText.TrimEnd();
+        var sql = new StringBuilder(before);
+        if (before.Length > 0)
+        {
+            sql.Append(before.EndsWith(';') ? "\n" : ";\n");
+        }
+        sql.Append("SELECT countersign_audit_chain(@audit_chains);\n");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            var p = $"@audit{i}_";
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $"""
+                INSERT INTO audit_events ("At", "Action", "UserId", "Username", "ClientIp", "Detail", "Chain", "Seq", "Hash")
+                SELECT {p}at, {p}action, {p}user, {p}name, {p}ip, {p}detail, k.c, coalesce(t."Seq", 0) + 1,
+                       sha256(coalesce(t."Hash", @audit_genesis) || {p}fields)
+                FROM (SELECT current_setting('countersign.audit_chain')::integer AS c) k
+                LEFT JOIN LATERAL (SELECT "Seq", "Hash" FROM audit_events WHERE "Chain" = k.c ORDER BY "Seq" DESC LIMIT 1) t ON true;
+
+                """);
+            Add(command, p + "at", row.At);
+            Add(command, p + "action", row.Action);
+            Add(command, p + "user", row.UserId);
+            Add(command, p + "name", row.Username);
+            Add(command, p + "ip", row.ClientIp);
+            Add(command, p + "detail", row.Detail);
+            Add(command, p + "fields", FieldsDigest(row));
+        }
+        Add(command, "audit_genesis", Genesis);
+        Add(command, "audit_chains", chains);
+        command.CommandText = sql.ToString();
     }
 
     internal static void Add(DbCommand command, string name, object? value)

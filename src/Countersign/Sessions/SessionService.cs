@@ -88,7 +88,8 @@ public sealed class SessionService(
             return null;
         }
 
-        found.Family.LastUsedAt = now;
+        // Read untracked (nothing else of the account or the family changes here): only this column is written.
+        db.SessionFamilies.Attach(found.Family).Property(f => f.LastUsedAt).CurrentValue = now;
         var pair = Issue(found.User, found.Roles, found.Family.Id);
         audit.Add(db, new(AuditActions.Refresh, found.User.Id, found.User.UserName, client.Ip,
             AuditDetail.Of(new { session_id = found.Family.Id })));
@@ -101,7 +102,8 @@ public sealed class SessionService(
     private sealed record PresentedToken(long TokenId, DateTimeOffset CreatedAt, SessionFamily Family, User User, List<string> Roles);
 
     // One query for everything a refresh needs: the token, its family, the account and its roles. Compiled once, so a
-    // rotation does not walk and hash the expression tree to find the cached plan (docs/benchmarks.md).
+    // rotation does not walk and hash the expression tree to find the cached plan (docs/benchmarks.md); untracked, so
+    // EF neither snapshots the account nor compares it at the save.
     private static readonly CompiledQuery<Func<CountersignDb, byte[], CancellationToken, Task<PresentedToken?>>> TokenByHash = new(() =>
         EF.CompileAsyncQuery((CountersignDb db, byte[] hash, CancellationToken token) => (
             from t in db.RefreshTokens
@@ -110,6 +112,7 @@ public sealed class SessionService(
             where t.Hash == hash
             select new PresentedToken(t.Id, t.CreatedAt, f, u,
                 db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList()))
+            .AsNoTracking()
             .FirstOrDefault()));
 
     /// <summary>Finds the family a refresh token belongs to, used or not.</summary>

@@ -48,11 +48,41 @@ public abstract class CountersignDb(DbContextOptions options)
             await AuditChain.SealAsync(this, events, cancellationToken);
             return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         }
-        // After the rest of the save, so the chain's lock is held for as short a time as can be.
+        // After the rest of the save, so the chain's lock is held for as short a time as can be: at the end of the
+        // save's own first command when they fit in one (AuditBatching), else, or when the save had nothing else to
+        // write, in commands of their own.
         rows.ForEach(e => e.State = EntityState.Detached);
-        var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        await AuditChain.AppendAsync(this, events, this.GetService<IOptions<AuditOptions>>().Value.Chains, cancellationToken);
+        var chains = this.GetService<IOptions<AuditOptions>>().Value.Chains;
+        _auditForBatch = AuditChain.FitsOneCommand(events) ? new(events, chains) : null;
+        int saved;
+        bool batched;
+        try
+        {
+            saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        finally
+        {
+            batched = AuditChain.FitsOneCommand(events) && _auditForBatch is null;
+            _auditForBatch = null;
+        }
+        if (!batched)
+        {
+            await AuditChain.AppendAsync(this, events, chains, cancellationToken);
+        }
         return saved + events.Count;
+    }
+
+    /// <summary>The audit rows of the save under way, until <see cref="AuditBatching"/> takes them into its first command.</summary>
+    private PendingAudit? _auditForBatch;
+
+    internal sealed record PendingAudit(IReadOnlyList<AuditEvent> Rows, int Chains);
+
+    /// <summary>Hands the save's audit rows to the first command that asks (<see cref="AuditBatching"/>), once.</summary>
+    internal PendingAudit? TakeAuditForBatch()
+    {
+        var pending = _auditForBatch;
+        _auditForBatch = null;
+        return pending;
     }
 
     /// <summary>Every write here is async; a synchronous save of audit rows would skip the chain.</summary>

@@ -19,7 +19,7 @@ public static class StorageSetup
             builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
                 db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString))
                     .ConfigureWarnings(SkipModelDiffAtMigrate)
-                    .AddInterceptors(services.GetRequiredService<AfterCommit>())
+                    .AddInterceptors(services.GetRequiredService<AfterCommit>(), Audit.AuditBatching.Instance)
                     .AddInterceptors(services.GetServices<IInterceptor>()));
         }
         else

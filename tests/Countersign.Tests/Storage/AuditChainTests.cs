@@ -3,6 +3,7 @@ using Countersign.Secrets;
 using Countersign.Storage;
 using Countersign.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Countersign.Tests.StorageTests;
 
@@ -220,6 +221,62 @@ public sealed class SqliteAuditChainTests() : AuditChainSuite(Database.Sqlite);
 
 public sealed class PostgresAuditChainTests() : AuditChainSuite(Database.Postgres)
 {
+    /// <summary>A PostgreSQL server that keeps the text of every command EF runs.</summary>
+    private sealed class LoggedServer() : TestServer(Database.Postgres)
+    {
+        public Pages.CommandLog Log { get; } = new();
+
+        protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<IInterceptor>(Log);
+    }
+
+    [Fact]
+    public async Task A_change_and_its_audit_row_go_to_the_database_in_one_command()
+    {
+        var server = new LoggedServer();
+        await server.InitializeAsync();
+        await using var _ = server;
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
+        var name = "batched-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var tx = await db.Database.BeginTransactionAsync())
+        {
+            db.Roles.Add(new Accounts.Role { Id = Guid.NewGuid(), Name = name, NormalizedName = name.ToUpperInvariant() });
+            scope.ServiceProvider.GetRequiredService<AuditLog>().Add(db, new AuditEntry("batch_test", null, name));
+            await db.SaveChangesAsync();
+            await tx.CommitAsync();
+        }
+
+        // One command holds the role's insert, the chain's lock and the event's insert, in that order.
+        var command = Assert.Single(server.Log.Commands, c => c.Contains("INSERT INTO audit_events", StringComparison.Ordinal));
+        var (role, chainLock, audit) = (command.IndexOf("INSERT INTO", StringComparison.Ordinal),
+            command.IndexOf("countersign_audit_chain", StringComparison.Ordinal), command.IndexOf("INSERT INTO audit_events", StringComparison.Ordinal));
+        Assert.True(role >= 0 && role < chainLock && chainLock < audit, command);
+        Assert.Equal(1, await db.AuditEvents.CountAsync(e => e.Action == "batch_test" && e.Username == name));
+        Assert.True((await AuditVerifier.VerifyAsync(db, scope.ServiceProvider.GetRequiredService<KeyMaterial>())).Intact);
+    }
+
+    [Fact]
+    public async Task An_audit_row_the_database_refuses_in_the_batch_fails_the_save_and_the_change_is_not_written()
+    {
+        var server = new TestServer(Database.Postgres);
+        await server.InitializeAsync();
+        await using var _ = server;
+        await using var scope = server.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
+        var name = "refused-" + Guid.NewGuid().ToString("N")[..8];
+        await using (var tx = await db.Database.BeginTransactionAsync())
+        {
+            db.Roles.Add(new Accounts.Role { Id = Guid.NewGuid(), Name = name, NormalizedName = name.ToUpperInvariant() });
+            // Longer than the column (4,096): PostgreSQL refuses the event's insert, the last statement of the command.
+            scope.ServiceProvider.GetRequiredService<AuditLog>().Add(db, new AuditEntry("batch_test", null, name, null, new string('x', 5000)));
+            await Assert.ThrowsAnyAsync<Exception>(() => db.SaveChangesAsync());
+        }
+
+        db.ChangeTracker.Clear();
+        Assert.False(await db.Roles.AnyAsync(r => r.Name == name));
+        Assert.False(await db.AuditEvents.AnyAsync(e => e.Username == name));
+    }
+
     [Fact]
     public async Task A_transaction_holds_one_chain_lock_and_keeps_its_chain_for_a_second_save()
     {

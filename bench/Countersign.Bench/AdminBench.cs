@@ -18,12 +18,12 @@ internal static class AdminBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var dll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var postgres = Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
-        var accounts = smoke ? 1000 : int.Parse(Get("--accounts") ?? "10000", CultureInfo.InvariantCulture);
-        var iterations = smoke ? 20 : int.Parse(Get("--iterations") ?? "300", CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--accounts", "--iterations", "--postgres", "--server");
+        var smoke = options.Smoke;
+        var dll = options.Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
+        var postgres = options.Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
+        var accounts = smoke ? 1000 : int.Parse(options.Get("--accounts") ?? "10000", CultureInfo.InvariantCulture);
+        var iterations = smoke ? 20 : int.Parse(options.Get("--iterations") ?? "300", CultureInfo.InvariantCulture);
         var settings = new Dictionary<string, string>
         {
             ["Defences:RateLimits:Enabled"] = "false",

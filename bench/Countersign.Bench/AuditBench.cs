@@ -30,18 +30,18 @@ internal static class AuditBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var dll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var postgres = Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
-        var seconds = smoke ? 1 : int.Parse(Get("--seconds") ?? "10", CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--chains", "--postgres", "--processes", "--rounds", "--seconds", "--server", "--warmup", "--warmup-max", "--writers");
+        var smoke = options.Smoke;
+        var dll = options.Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
+        var postgres = options.Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
+        var seconds = smoke ? 1 : int.Parse(options.Get("--seconds") ?? "10", CultureInfo.InvariantCulture);
         // The smoke run takes the path with most parts (two servers on one database, many chains) once.
-        var writers = smoke ? [2] : Numbers(Get("--writers") ?? "1,4,16");
-        var chainCounts = smoke ? [16] : Numbers(Get("--chains") ?? "1,16");
-        var processes = smoke ? [2] : Numbers(Get("--processes") ?? "1,2");
-        var warmUp = smoke ? 0 : int.Parse(Get("--warmup") ?? "30", CultureInfo.InvariantCulture);
-        var warmUpMax = smoke ? 0 : int.Parse(Get("--warmup-max") ?? "180", CultureInfo.InvariantCulture);
-        var rounds = smoke ? 1 : Math.Max(1, int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture));
+        var writers = smoke ? [2] : Numbers(options.Get("--writers") ?? "1,4,16");
+        var chainCounts = smoke ? [16] : Numbers(options.Get("--chains") ?? "1,16");
+        var processes = smoke ? [2] : Numbers(options.Get("--processes") ?? "1,2");
+        var warmUp = smoke ? 0 : int.Parse(options.Get("--warmup") ?? "30", CultureInfo.InvariantCulture);
+        var warmUpMax = smoke ? 0 : int.Parse(options.Get("--warmup-max") ?? "180", CultureInfo.InvariantCulture);
+        var rounds = smoke ? 1 : Math.Max(1, int.Parse(options.Get("--rounds") ?? "3", CultureInfo.InvariantCulture));
         await using (var probe = new NpgsqlConnection(postgres))
         {
             await probe.OpenAsync();

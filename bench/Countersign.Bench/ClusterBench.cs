@@ -31,18 +31,18 @@ internal static class ClusterBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var dir = Get("--dir") ?? throw new ArgumentException("--dir CLUSTER_FOLDER is required");
-        var script = Get("--script") ?? throw new ArgumentException("--script PATH/scripts/cluster is required");
-        var faultSeconds = smoke ? 2 : int.Parse(Get("--fault-seconds") ?? "30", CultureInfo.InvariantCulture);
-        var steadySeconds = smoke ? 2 : int.Parse(Get("--steady-seconds") ?? "15", CultureInfo.InvariantCulture);
-        var workers = int.Parse(Get("--workers") ?? (smoke ? "2" : "6"), CultureInfo.InvariantCulture);
-        var hubPairs = smoke ? 2 : int.Parse(Get("--hub-pairs") ?? "10", CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--csv", "--dir", "--fault-seconds", "--hub-pairs", "--plot", "--script", "--soak", "--steady-seconds", "--workers");
+        var smoke = options.Smoke;
+        var dir = options.Get("--dir") ?? throw new ArgumentException("--dir CLUSTER_FOLDER is required");
+        var script = options.Get("--script") ?? throw new ArgumentException("--script PATH/scripts/cluster is required");
+        var faultSeconds = smoke ? 2 : int.Parse(options.Get("--fault-seconds") ?? "30", CultureInfo.InvariantCulture);
+        var steadySeconds = smoke ? 2 : int.Parse(options.Get("--steady-seconds") ?? "15", CultureInfo.InvariantCulture);
+        var workers = int.Parse(options.Get("--workers") ?? (smoke ? "2" : "6"), CultureInfo.InvariantCulture);
+        var hubPairs = smoke ? 2 : int.Parse(options.Get("--hub-pairs") ?? "10", CultureInfo.InvariantCulture);
         // --soak MINUTES: the soak instead of the faults. The smoke run makes both, the soak for 6 s.
-        var soakMinutes = Get("--soak") is { } soak ? double.Parse(soak, CultureInfo.InvariantCulture) : (double?)null;
-        var soakCsv = Get("--csv") ?? Path.Combine(dir, "soak.csv");
-        var soakPlot = Get("--plot") ?? Path.Combine(dir, "soak.png");
+        var soakMinutes = options.Get("--soak") is { } soak ? double.Parse(soak, CultureInfo.InvariantCulture) : (double?)null;
+        var soakCsv = options.Get("--csv") ?? Path.Combine(dir, "soak.csv");
+        var soakPlot = options.Get("--plot") ?? Path.Combine(dir, "soak.png");
         var state = File.ReadAllLines(Path.Combine(dir, "cluster.env")).Select(l => l.Split('=', 2)).Where(p => p.Length == 2)
             .ToDictionary(p => p[0], p => p[1]);
         var url = new Uri(state["CLUSTER_URL"]);

@@ -19,14 +19,14 @@ internal static class CostsBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var dll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var postgres = Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
-        var redisAddress = Get("--redis") ?? throw new ArgumentException("--redis HOST:PORT is required");
-        var count = smoke ? 8 : int.Parse(Get("--operations") ?? "400", CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--operations", "--postgres", "--redis", "--server", "--workers");
+        var smoke = options.Smoke;
+        var dll = options.Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
+        var postgres = options.Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
+        var redisAddress = options.Get("--redis") ?? throw new ArgumentException("--redis HOST:PORT is required");
+        var count = smoke ? 8 : int.Parse(options.Get("--operations") ?? "400", CultureInfo.InvariantCulture);
         // Enough to keep the server's cores busy, so its CPU time is the work's and not idle spinning between requests.
-        var workers = smoke ? 2 : int.Parse(Get("--workers") ?? "8", CultureInfo.InvariantCulture);
+        var workers = smoke ? 2 : int.Parse(options.Get("--workers") ?? "8", CultureInfo.InvariantCulture);
         var prefix = $"costs{Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant()}:";
         var settings = new Dictionary<string, string>
         {

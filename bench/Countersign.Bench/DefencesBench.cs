@@ -45,12 +45,12 @@ internal static class DefencesBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var serverDll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var smoke = args.Contains("--smoke");
-        var seconds = int.Parse(Get("--seconds") ?? (smoke ? "1" : "30"), CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--output", "--seconds", "--server");
+        var serverDll = options.Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
+        var smoke = options.Smoke;
+        var seconds = int.Parse(options.Get("--seconds") ?? (smoke ? "1" : "30"), CultureInfo.InvariantCulture);
         var work = Directory.CreateTempSubdirectory("countersign-defences-").FullName;
-        var output = Get("--output") ?? (smoke ? Path.Combine(work, "defences.md") : "docs/defences.md");
+        var output = options.Get("--output") ?? (smoke ? Path.Combine(work, "defences.md") : "docs/defences.md");
 
         var (users, dictionary) = MakeUserSet();
         var usernames = Path.Combine(work, "usernames.txt");

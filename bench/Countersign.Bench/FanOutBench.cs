@@ -31,12 +31,12 @@ internal static class FanOutBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var serverDll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var smoke = args.Contains("--smoke");
-        var count = int.Parse(Get("--connections") ?? (smoke ? "100" : "10000"), CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
-        var period = int.Parse(Get("--period") ?? (smoke ? "2" : "10"), CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--connections", "--period", "--rounds", "--server");
+        var serverDll = options.Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
+        var smoke = options.Smoke;
+        var count = int.Parse(options.Get("--connections") ?? (smoke ? "100" : "10000"), CultureInfo.InvariantCulture);
+        var rounds = int.Parse(options.Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
+        var period = int.Parse(options.Get("--period") ?? (smoke ? "2" : "10"), CultureInfo.InvariantCulture);
         var work = Directory.CreateTempSubdirectory("countersign-fanout-").FullName;
         var settings = new Dictionary<string, string?>
         {

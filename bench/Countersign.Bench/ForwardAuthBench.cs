@@ -26,12 +26,12 @@ internal static partial class ForwardAuthBench
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var seconds = int.Parse(Get("--seconds") ?? (smoke ? "1" : "10"), CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Get("--rounds") ?? (smoke ? "1" : "5"), CultureInfo.InvariantCulture);
-        var connections = int.Parse(Get("--connections") ?? (smoke ? "8" : "64"), CultureInfo.InvariantCulture);
-        var serverDll = Get("--server") ?? "src/Countersign/bin/Release/net10.0/countersign.dll";
+        var options = new BenchArgs(args, "--connections", "--rounds", "--seconds", "--server", "--warm-up");
+        var smoke = options.Smoke;
+        var seconds = int.Parse(options.Get("--seconds") ?? (smoke ? "1" : "10"), CultureInfo.InvariantCulture);
+        var rounds = int.Parse(options.Get("--rounds") ?? (smoke ? "1" : "5"), CultureInfo.InvariantCulture);
+        var connections = int.Parse(options.Get("--connections") ?? (smoke ? "8" : "64"), CultureInfo.InvariantCulture);
+        var serverDll = options.Get("--server") ?? "src/Countersign/bin/Release/net10.0/countersign.dll";
         var folder = Directory.CreateTempSubdirectory("countersign-fabench-").FullName;
         try
         {
@@ -56,7 +56,7 @@ internal static partial class ForwardAuthBench
             };
             // Warm-up: JIT (tiered compilation and dynamic PGO settle over tens of thousands of requests: after 1 s
             // each, round 1 still ran at half the speed of round 3), the verify cache, connection pools.
-            var warmUp = smoke ? 1 : int.Parse(Get("--warm-up") ?? "10", CultureInfo.InvariantCulture);
+            var warmUp = smoke ? 1 : int.Parse(options.Get("--warm-up") ?? "10", CultureInfo.InvariantCulture);
             foreach (var t in targets)
             {
                 await WrkAsync(t.Url, t.Headers, warmUp, connections);

@@ -342,7 +342,7 @@ internal static class LoginBench
     {
         public static LoginOptions Parse(string[] args)
         {
-            string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+            var options = new BenchArgs(args, "--connections", "--idle", "--max-failed", "--only", "--output", "--postgres", "--rounds", "--seconds", "--server", "--warmup");
             var servers = args.Select((a, i) => (a, i)).Where(x => x.a == "--server" && x.i + 1 < args.Length).Select(x => args[x.i + 1]).ToList();
             if (servers.Count is 0 or > 2)
             {
@@ -355,24 +355,24 @@ internal static class LoginBench
             {
                 throw new ArgumentException("the two servers need different labels (--server LABEL=PATH)");
             }
-            var only = Get("--only");
+            var only = options.Get("--only");
             if (only is not (null or "login" or "refresh" or "footprint"))
             {
                 throw new ArgumentException("--only takes login, refresh or footprint");
             }
-            var smoke = args.Contains("--smoke");
-            int Number(string name, int normal, int inSmoke) => int.Parse(Get(name) ?? (smoke ? inSmoke : normal).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+            var smoke = options.Smoke;
+            int Number(string name, int normal, int inSmoke) => int.Parse(options.Get(name) ?? (smoke ? inSmoke : normal).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
             return new(
                 labelled,
-                Get("--postgres") ?? Environment.GetEnvironmentVariable("COUNTERSIGN_TEST_POSTGRES") ?? throw new ArgumentException("--postgres is required"),
+                options.Get("--postgres") ?? Environment.GetEnvironmentVariable("COUNTERSIGN_TEST_POSTGRES") ?? throw new ArgumentException("--postgres is required"),
                 Number("--seconds", 5, 1),
                 Number("--rounds", 3, 1),
                 // The server reaches steady state only after tiered JIT and PGO have run for a while (~25 s here).
                 Number("--warmup", 30, 1),
-                Get("--output"),
+                options.Get("--output"),
                 only,
                 smoke,
-                double.Parse(Get("--max-failed") ?? "0.001", CultureInfo.InvariantCulture),
+                double.Parse(options.Get("--max-failed") ?? "0.001", CultureInfo.InvariantCulture),
                 // The goal's size; a smoke run opens enough to check the measurement works (scripts/test runs it).
                 Number("--connections", 10_000, 200),
                 // "RSS after ready plus a few idle seconds": the start-up garbage has had its GCs by then.

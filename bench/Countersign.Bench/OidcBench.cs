@@ -22,13 +22,13 @@ internal static partial class OidcBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var dll = Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
-        var postgres = Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
-        var seconds = smoke ? 1 : int.Parse(Get("--seconds") ?? "10", CultureInfo.InvariantCulture);
-        var workers = smoke ? 2 : int.Parse(Get("--workers") ?? "16", CultureInfo.InvariantCulture);
-        var rounds = smoke ? 1 : int.Parse(Get("--rounds") ?? "3", CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--postgres", "--rounds", "--seconds", "--server", "--workers");
+        var smoke = options.Smoke;
+        var dll = options.Get("--server") ?? throw new ArgumentException("--server PATH/countersign.dll is required");
+        var postgres = options.Get("--postgres") ?? throw new ArgumentException("--postgres CONNECTION is required");
+        var seconds = smoke ? 1 : int.Parse(options.Get("--seconds") ?? "10", CultureInfo.InvariantCulture);
+        var workers = smoke ? 2 : int.Parse(options.Get("--workers") ?? "16", CultureInfo.InvariantCulture);
+        var rounds = smoke ? 1 : int.Parse(options.Get("--rounds") ?? "3", CultureInfo.InvariantCulture);
         var settings = new Dictionary<string, string>
         {
             ["Defences:RateLimits:Enabled"] = "false",

@@ -36,13 +36,13 @@ internal static class QuadFactorBench
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var seconds = double.Parse(Get("--seconds") ?? (smoke ? "0.5" : "5"), CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
-        var workers = int.Parse(Get("--workers") ?? "2", CultureInfo.InvariantCulture);
-        var iterations = int.Parse(Get("--iterations") ?? (smoke ? "3" : "40"), CultureInfo.InvariantCulture);
-        var photos = Path.GetFullPath(Get("--photos") ?? Path.Combine("..", "shared", "faces", "deepface"));
+        var options = new BenchArgs(args, "--iterations", "--photos", "--rounds", "--seconds", "--workers");
+        var smoke = options.Smoke;
+        var seconds = double.Parse(options.Get("--seconds") ?? (smoke ? "0.5" : "5"), CultureInfo.InvariantCulture);
+        var rounds = int.Parse(options.Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
+        var workers = int.Parse(options.Get("--workers") ?? "2", CultureInfo.InvariantCulture);
+        var iterations = int.Parse(options.Get("--iterations") ?? (smoke ? "3" : "40"), CultureInfo.InvariantCulture);
+        var photos = Path.GetFullPath(options.Get("--photos") ?? Path.Combine("..", "shared", "faces", "deepface"));
         var enrolled = await File.ReadAllBytesAsync(Path.Combine(photos, "img41.jpg"));
         var probe = await File.ReadAllBytesAsync(Path.Combine(photos, "img38.jpg"));
 

@@ -13,10 +13,10 @@ internal static class WordsBench
 {
     public static int Run(string[] args)
     {
-        string? Get(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-        var smoke = args.Contains("--smoke");
-        var seconds = double.Parse(Get("--seconds") ?? (smoke ? "0.2" : "3"), CultureInfo.InvariantCulture);
-        var rounds = int.Parse(Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
+        var options = new BenchArgs(args, "--rounds", "--seconds");
+        var smoke = options.Smoke;
+        var seconds = double.Parse(options.Get("--seconds") ?? (smoke ? "0.2" : "3"), CultureInfo.InvariantCulture);
+        var rounds = int.Parse(options.Get("--rounds") ?? (smoke ? "1" : "3"), CultureInfo.InvariantCulture);
         var list = WordLists.For("en");
         var secret = RandomNumberGenerator.GetBytes(32);
         var derive = new List<double>();

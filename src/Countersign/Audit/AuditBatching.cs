@@ -9,45 +9,22 @@ namespace Countersign.Audit;
 /// that the change and the events that record it reach the database in one round trip, not two; one fewer on every
 /// sign-in and refresh (docs/benchmarks.md). The order within the transaction is as before: the save's statements, then
 /// the chain's lock, held to the commit. An error in the appended statements fails the save like any other: Npgsql
-/// raises it when EF's reader passes or closes over it, and the transaction is rolled back (AuditChainTests).
+/// raises it when EF's reader passes or closes over it, and the transaction is rolled back (AuditChainTests). Only
+/// the asynchronous reader is intercepted: a save with audit rows is always asynchronous (CountersignDb refuses a
+/// synchronous one) and EF sends a save as a reader; a save whose command this misses sends its events on their own.
 /// </summary>
 internal sealed class AuditBatching : DbCommandInterceptor
 {
     public static readonly AuditBatching Instance = new();
 
-    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData,
-        InterceptionResult<DbDataReader> result)
-    {
-        Append(command, eventData);
-        return result;
-    }
-
     public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
         InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-    {
-        Append(command, eventData);
-        return ValueTask.FromResult(result);
-    }
-
-    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-    {
-        Append(command, eventData);
-        return result;
-    }
-
-    public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
-        InterceptionResult<int> result, CancellationToken cancellationToken = default)
-    {
-        Append(command, eventData);
-        return ValueTask.FromResult(result);
-    }
-
-    private static void Append(DbCommand command, CommandEventData eventData)
     {
         if (eventData.CommandSource == CommandSource.SaveChanges && eventData.Context is CountersignDb db
             && db.TakeAuditForBatch() is { } audit)
         {
             AuditChain.AddAppend(command, audit.Rows, audit.Chains);
         }
+        return ValueTask.FromResult(result);
     }
 }

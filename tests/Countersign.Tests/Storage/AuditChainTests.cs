@@ -227,21 +227,34 @@ public sealed class PostgresAuditChainTests() : AuditChainSuite(Database.Postgre
         public Pages.CommandLog Log { get; } = new();
 
         protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<IInterceptor>(Log);
+
+        public static async Task<LoggedServer> StartAsync()
+        {
+            var server = new LoggedServer();
+            await server.InitializeAsync();
+            return server;
+        }
+    }
+
+    /// <summary>A change (a new role) and the audit event that records it, staged in one unit of work; the role's name.</summary>
+    private static string StageRoleAndEvent(IServiceProvider services, CountersignDb db, string? detail = null)
+    {
+        var name = "batch-" + Guid.NewGuid().ToString("N")[..8];
+        db.Roles.Add(new Accounts.Role { Id = Guid.NewGuid(), Name = name, NormalizedName = name.ToUpperInvariant() });
+        services.GetRequiredService<AuditLog>().Add(db, new AuditEntry("batch_test", null, name, null, detail));
+        return name;
     }
 
     [Fact]
     public async Task A_change_and_its_audit_row_go_to_the_database_in_one_command()
     {
-        var server = new LoggedServer();
-        await server.InitializeAsync();
-        await using var _ = server;
+        await using var server = await LoggedServer.StartAsync();
         await using var scope = server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
-        var name = "batched-" + Guid.NewGuid().ToString("N")[..8];
+        string name;
         await using (var tx = await db.Database.BeginTransactionAsync())
         {
-            db.Roles.Add(new Accounts.Role { Id = Guid.NewGuid(), Name = name, NormalizedName = name.ToUpperInvariant() });
-            scope.ServiceProvider.GetRequiredService<AuditLog>().Add(db, new AuditEntry("batch_test", null, name));
+            name = StageRoleAndEvent(scope.ServiceProvider, db);
             await db.SaveChangesAsync();
             await tx.CommitAsync();
         }
@@ -258,19 +271,17 @@ public sealed class PostgresAuditChainTests() : AuditChainSuite(Database.Postgre
     [Fact]
     public async Task An_audit_row_the_database_refuses_in_the_batch_fails_the_save_and_the_change_is_not_written()
     {
-        var server = new TestServer(Database.Postgres);
-        await server.InitializeAsync();
-        await using var _ = server;
+        await using var server = await LoggedServer.StartAsync();
         await using var scope = server.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
-        var name = "refused-" + Guid.NewGuid().ToString("N")[..8];
+        string name;
         await using (var tx = await db.Database.BeginTransactionAsync())
         {
-            db.Roles.Add(new Accounts.Role { Id = Guid.NewGuid(), Name = name, NormalizedName = name.ToUpperInvariant() });
-            // Longer than the column (4,096): PostgreSQL refuses the event's insert, the last statement of the command.
-            scope.ServiceProvider.GetRequiredService<AuditLog>().Add(db, new AuditEntry("batch_test", null, name, null, new string('x', 5000)));
+            // A detail longer than its column (4,096): PostgreSQL refuses the event's insert, the command's last statement.
+            name = StageRoleAndEvent(scope.ServiceProvider, db, new string('x', 5000));
             await Assert.ThrowsAnyAsync<Exception>(() => db.SaveChangesAsync());
         }
+        Assert.Contains(server.Log.Commands, c => c.Contains("INSERT INTO audit_events", StringComparison.Ordinal));
 
         db.ChangeTracker.Clear();
         Assert.False(await db.Roles.AnyAsync(r => r.Name == name));

@@ -67,6 +67,9 @@ internal sealed class SessionConfiguration :
     public void Configure(EntityTypeBuilder<RefreshToken> e)
     {
         e.ToTable("refresh_tokens");
+        // The refresh's save claims the token with "WHERE UsedAt IS NULL": a token exchanged in the meantime fails it
+        // (SessionService.RefreshAsync, reuse detection).
+        e.Property(x => x.UsedAt).IsConcurrencyToken();
         e.HasIndex(x => x.Hash).IsUnique();
         e.HasIndex(x => x.FamilyId);
         e.HasOne<SessionFamily>().WithMany().HasForeignKey(x => x.FamilyId).OnDelete(DeleteBehavior.Cascade);

@@ -5,6 +5,7 @@ using Countersign.Operations;
 using Countersign.Storage;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Countersign.Sessions;
@@ -69,37 +70,55 @@ public sealed class SessionService(
             return null;
         }
 
-        // The conditional update is the single point of truth under concurrency: of two requests
-        // presenting one token, the database lets exactly one mark it used.
-        var claimed = await db.RefreshTokens
-            .Where(t => t.Id == found.TokenId && t.UsedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.UsedAt, now), ct);
-        if (claimed == 0)
+        // A token exchanged before is in two parties' hands (RFC 9700 §4.14.2).
+        if (found.UsedAt is not null)
         {
-            await RevokeFamilyAsync(found.Family.Id, "refresh_token_reuse", ct);
-            audit.Add(db, new(AuditActions.RefreshReuseDetected, found.User.Id, found.User.UserName, client.Ip,
-                AuditDetail.Of(new { session_id = found.Family.Id })));
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-            return null;
+            return await RefusedAsReuseAsync(found, client, tx, ct);
         }
         if (found.User.IsDisabled)
         {
             return null;
         }
 
-        // Read untracked (nothing else of the account or the family changes here): only this column is written.
+        // The claim is part of the save: UsedAt is a concurrency token, so the save's UPDATE of the token matches only
+        // while it is still unused. Of two requests presenting one token the database lets exactly one mark it used;
+        // the other's save fails, and that is reuse too. The account and family were read untracked: only these
+        // columns are written.
+        db.RefreshTokens.Attach(new RefreshToken { Id = found.TokenId, FamilyId = found.Family.Id, Hash = hash, CreatedAt = found.CreatedAt })
+            .Property(t => t.UsedAt).CurrentValue = now;
         db.SessionFamilies.Attach(found.Family).Property(f => f.LastUsedAt).CurrentValue = now;
         var pair = Issue(found.User, found.Roles, found.Family.Id);
         audit.Add(db, new(AuditActions.Refresh, found.User.Id, found.User.UserName, client.Ip,
             AuditDetail.Of(new { session_id = found.Family.Id })));
-        await db.SaveChangesAsync(ct);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Nothing of this attempt stays: its transaction is rolled back, its entities forgotten.
+            await tx.RollbackAsync(ct);
+            db.ChangeTracker.Clear();
+            await using var again = await db.Database.BeginTransactionAsync(ct);
+            return await RefusedAsReuseAsync(found, client, again, ct);
+        }
         await tx.CommitAsync(ct);
         return pair;
     }
 
+    /// <summary>Revokes the family of a token presented again, audited; the refresh is refused.</summary>
+    private async Task<TokenPair?> RefusedAsReuseAsync(PresentedToken found, ClientInfo client, IDbContextTransaction tx, CancellationToken ct)
+    {
+        await RevokeFamilyAsync(found.Family.Id, "refresh_token_reuse", ct);
+        audit.Add(db, new(AuditActions.RefreshReuseDetected, found.User.Id, found.User.UserName, client.Ip,
+            AuditDetail.Of(new { session_id = found.Family.Id })));
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return null;
+    }
+
     /// <summary>What <see cref="TokenByHash"/> returns.</summary>
-    private sealed record PresentedToken(long TokenId, DateTimeOffset CreatedAt, SessionFamily Family, User User, List<string> Roles);
+    private sealed record PresentedToken(long TokenId, DateTimeOffset CreatedAt, DateTimeOffset? UsedAt, SessionFamily Family, User User, List<string> Roles);
 
     // One query for everything a refresh needs: the token, its family, the account and its roles. Compiled once, so a
     // rotation does not walk and hash the expression tree to find the cached plan (docs/benchmarks.md); untracked, so
@@ -110,7 +129,7 @@ public sealed class SessionService(
             join f in db.SessionFamilies on t.FamilyId equals f.Id
             join u in db.Users on f.UserId equals u.Id
             where t.Hash == hash
-            select new PresentedToken(t.Id, t.CreatedAt, f, u,
+            select new PresentedToken(t.Id, t.CreatedAt, t.UsedAt, f, u,
                 db.UserRoles.Where(ur => ur.UserId == u.Id).Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name!).ToList()))
             .AsNoTracking()
             .FirstOrDefault()));

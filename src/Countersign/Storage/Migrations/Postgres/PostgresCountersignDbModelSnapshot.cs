@@ -460,6 +460,7 @@ namespace Countersign.Storage.Migrations.Postgres
                         .HasColumnType("bytea");
 
                     b.Property<DateTimeOffset?>("UsedAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Id");

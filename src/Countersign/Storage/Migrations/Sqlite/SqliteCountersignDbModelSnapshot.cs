@@ -449,6 +449,7 @@ namespace Countersign.Storage.Migrations.Sqlite
                         .HasColumnType("BLOB");
 
                     b.Property<long?>("UsedAt")
+                        .IsConcurrencyToken()
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");

@@ -71,7 +71,7 @@ internal static class FootprintBench
         seed["Storage:Provider"] = "Postgres";
         seed["Storage:ConnectionString"] = postgres.Replace("Database=postgres", $"Database={database}", StringComparison.Ordinal);
         seed["Audit:AttemptLogPath"] = Path.Combine(Path.GetTempPath(), database + "-seed.jsonl");
-        var tokens = await FanOutBench.SeedAsync(seed, count);
+        var tokens = await FanOutBench.SeedAsync(seed, count, migrate: false);
         Console.WriteLine(FormattableString.Invariant($"{figures.Label}: seeded {count:N0} paired clients in {stopwatch.Elapsed.TotalSeconds:F1} s"));
         await Task.Delay(TimeSpan.FromSeconds(idleSeconds));
         var before = server.ResidentKiB() / 1024.0;

@@ -27,9 +27,6 @@ internal sealed class BenchArgs
     /// <summary>The value after <paramref name="name"/>, or null when it is not given.</summary>
     public string? Get(string name) => _args.SkipWhile(a => a != Declared(name)).Skip(1).FirstOrDefault();
 
-    /// <summary>Whether the switch <paramref name="name"/> is given.</summary>
-    public bool Has(string name) => _args.Contains(Declared(name));
-
     private string Declared(string name) =>
         _known.Contains(name) ? name : throw new InvalidOperationException($"the bench reads {name} without declaring it");
 }

@@ -88,15 +88,15 @@ internal static class AuditChain
     /// </summary>
     internal static void AddAppend(DbCommand command, IReadOnlyList<AuditEvent> rows, int chains)
     {
-        // Its own statement, so that the inserts' reads of the tail (each statement sees what was committed
-        // when it began, in READ COMMITTED) come after the lock: a read in the same statement as the lock
-        // could miss the previous holder's rows.
         var before = command.CommandText.TrimEnd();
         var sql = new StringBuilder(before);
         if (before.Length > 0)
         {
             sql.Append(before.EndsWith(';') ? "\n" : ";\n");
         }
+        // The lock is its own statement, so that the inserts' reads of the tail (each statement sees what was committed
+        // when it began, in READ COMMITTED) come after it: a read in the same statement as the lock could miss the
+        // previous holder's rows.
         sql.Append("SELECT countersign_audit_chain(@audit_chains);\n");
         for (var i = 0; i < rows.Count; i++)
         {

@@ -53,19 +53,19 @@ public abstract class CountersignDb(DbContextOptions options)
         // write, in commands of their own.
         rows.ForEach(e => e.State = EntityState.Detached);
         var chains = this.GetService<IOptions<AuditOptions>>().Value.Chains;
-        _auditForBatch = AuditChain.FitsOneCommand(events) ? new(events, chains) : null;
+        var offered = AuditChain.FitsOneCommand(events);
+        _auditForBatch = offered ? new(events, chains) : null;
         int saved;
-        bool batched;
+        bool untaken;
         try
         {
             saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         }
         finally
         {
-            batched = AuditChain.FitsOneCommand(events) && _auditForBatch is null;
-            _auditForBatch = null;
+            untaken = TakeAuditForBatch() is not null;
         }
-        if (!batched)
+        if (!offered || untaken)
         {
             await AuditChain.AppendAsync(this, events, chains, cancellationToken);
         }

@@ -112,7 +112,8 @@ public sealed class SqliteCountersignDb(DbContextOptions<SqliteCountersignDb> op
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) =>
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
 
-    private sealed class UtcTicksConverter() : ValueConverter<DateTimeOffset, long>(
+    /// <summary>Internal, not private: the compiled model (<c>Storage/CompiledModels/Sqlite</c>) constructs it.</summary>
+    internal sealed class UtcTicksConverter() : ValueConverter<DateTimeOffset, long>(
         v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
 }
 

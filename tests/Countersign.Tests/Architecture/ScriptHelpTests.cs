@@ -14,6 +14,7 @@ public sealed class ScriptHelpTests
         var data = new TheoryData<string>();
         foreach (var script in Directory.EnumerateFiles(Path.Combine(Repository.Root, "bench"), "run", SearchOption.AllDirectories)
             .Append(Path.Combine(Repository.Root, "scripts", "test")).Append(Path.Combine(Repository.Root, "scripts", "cluster"))
+            .Append(Path.Combine(Repository.Root, "scripts", "make-compiled-models"))
             .Select(s => Path.GetRelativePath(Repository.Root, s)).Order(StringComparer.Ordinal))
         {
             data.Add(script);

@@ -1,4 +1,3 @@
-using Countersign.Hosting;
 using Countersign.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -17,13 +16,10 @@ namespace Countersign.Tests.StorageTests;
 public sealed class CompiledModelTests
 {
     [Theory]
-    [InlineData("Sqlite", "Data Source=:memory:")]
-    [InlineData("Postgres", "Host=127.0.0.1;Port=1;Database=none")]
+    [MemberData(nameof(ServerModel.Providers), MemberType = typeof(ServerModel))]
     public async Task The_compiled_model_is_the_model_the_code_describes(string provider, string connectionString)
     {
-        // The server's own composition (Identity's schema version included); nothing here opens a connection.
-        await using var app = CountersignApp.Build(CountersignApp.CreateBuilder(b => b.Configuration.AddInMemoryCollection(
-            new Dictionary<string, string?> { ["Storage:Provider"] = provider, ["Storage:ConnectionString"] = connectionString })));
+        await using var app = ServerModel.App(provider, connectionString);
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
         var described = db.GetService<IDesignTimeModel>().Model;

@@ -1,4 +1,3 @@
-using Countersign.Hosting;
 using Countersign.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,13 +10,10 @@ namespace Countersign.Tests.StorageTests;
 public sealed class MigrationsTests
 {
     [Theory]
-    [InlineData("Sqlite", "Data Source=:memory:")]
-    [InlineData("Postgres", "Host=127.0.0.1;Port=1;Database=none")]
+    [MemberData(nameof(ServerModel.Providers), MemberType = typeof(ServerModel))]
     public async Task Every_model_change_has_a_migration(string provider, string connectionString)
     {
-        // The server's own composition (Identity's schema version included); the check opens no connection.
-        await using var app = CountersignApp.Build(CountersignApp.CreateBuilder(b => b.Configuration.AddInMemoryCollection(
-            new Dictionary<string, string?> { ["Storage:Provider"] = provider, ["Storage:ConnectionString"] = connectionString })));
+        await using var app = ServerModel.App(provider, connectionString);
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<CountersignDb>();
         Assert.True(db.Database.IsSqlite() == (provider == "Sqlite"));

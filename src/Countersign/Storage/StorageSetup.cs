@@ -18,7 +18,7 @@ public static class StorageSetup
         {
             builder.Services.AddDbContextPool<CountersignDb, PostgresCountersignDb>((services, db) =>
                 db.UseNpgsql(Tuned(services.GetRequiredService<IOptions<StorageOptions>>().Value.EffectiveConnectionString))
-                    .ConfigureWarnings(SkipModelDiffAtMigrate)
+                    .ConfigureWarnings(SkipModelDiffAtMigrate).ConfigureWarnings(Audit.AuditBatching.ExpectTheChainLocksResult)
                     .AddInterceptors(services.GetRequiredService<AfterCommit>(), Audit.AuditBatching.Instance)
                     .AddInterceptors(services.GetServices<IInterceptor>()));
         }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -10,33 +9,6 @@ using Countersign.Tests.Infrastructure;
 using static Countersign.Tests.ForwardAuth.ForwardAuthSteps;
 
 namespace Countersign.Tests.ForwardAuth;
-
-/// <summary>Warnings and errors logged by the sample, kept for the test to read.</summary>
-public sealed class WarningLog : ILoggerProvider
-{
-    public ConcurrentQueue<(int EventId, string Message)> Entries { get; } = new();
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(WarningLog log) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (IsEnabled(logLevel))
-            {
-                log.Entries.Enqueue((eventId.Id, formatter(state, exception)));
-            }
-        }
-    }
-}
 
 /// <summary>The sample app (samples/ProtectedService) on a real Kestrel socket, configured to ask one Countersign.</summary>
 public sealed class Sample : IAsyncDisposable

@@ -10,6 +10,13 @@ namespace Countersign.Browser.Tests;
 /// 30 s for a <c>load</c> that had already fired, its log showing only the <c>networkidle</c> after it. The waits here
 /// run in the browser's driver instead, which reads the state itself: an expectation on the URL, then a function polled
 /// in the page.
+/// <para>
+/// The polled functions are given as functions, never as bare expressions. The driver evaluates its argument with
+/// <c>eval</c>; a function's value it keeps and calls again on every poll, but an expression it evaluates anew each
+/// time. Only the first evaluation runs inside the DevTools call, which CSP exempts; the polls after it run from the
+/// page's own animation frames, where our <c>script-src 'self'</c> refuses <c>eval</c> (CSP Level 3, EnsureCSPDoesNotBlockStringCompilation).
+/// An expression therefore failed with an EvalError whenever it was false at its first look (CI stop 30, the French captcha page).
+/// </para>
 /// </summary>
 public static class Navigation
 {
@@ -22,7 +29,7 @@ public static class Navigation
 
     /// <summary>Waits until the page's document has loaded: "complete" is set just before the load event fires (HTML § 8.4, "The end").</summary>
     public static Task LoadedAsync(this IPage page, float timeout = 30_000) =>
-        page.WaitForFunctionAsync("document.readyState === 'complete'", null, new() { Timeout = timeout });
+        page.WaitForFunctionAsync("() => document.readyState === 'complete'", null, new() { Timeout = timeout });
 
     /// <summary>
     /// Runs an action that sends the page somewhere (a form's submit) and waits until a new document has replaced this one
@@ -32,7 +39,7 @@ public static class Navigation
     {
         await page.EvaluateAsync("() => { window.countersignLeft = true; }");
         await action();
-        await page.WaitForFunctionAsync("window.countersignLeft !== true && document.readyState === 'complete'", null, new() { Timeout = timeout });
+        await page.WaitForFunctionAsync("() => window.countersignLeft !== true && document.readyState === 'complete'", null, new() { Timeout = timeout });
     }
 
     /// <summary>Waits until the page is at this path (no query) and loaded.</summary>

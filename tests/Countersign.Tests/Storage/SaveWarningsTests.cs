@@ -26,7 +26,7 @@ public sealed class SaveWarningsTests(SaveWarningsServer server) : ApiSuiteBase(
     public async Task Sign_ins_refreshes_and_failed_sign_ins_on_PostgreSQL_log_no_Entity_Framework_warning()
     {
         var name = await RegisterAsync();
-        var log = ((SaveWarningsServer)Server).Log;
+        var log = server.Log;
         log.Entries.Clear();
 
         var tokens = await LoginAsync(name);
